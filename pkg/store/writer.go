@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Writer inserts rows with native-protocol batches (one INSERT per call).
+type Writer struct {
+	conn driver.Conn
+	db   string
+}
+
+// NewWriter writes into database db over conn.
+func NewWriter(conn driver.Conn, db string) *Writer { return &Writer{conn: conn, db: db} }
+
+// Batch is a set of rows written together.
+type Batch struct {
+	Buffered  []Chunk
+	Retained  []Chunk
+	Sessions  []SessionSummary
+	Events    []Event
+	Links     []TraceLink
+	Decisions []Decision
+}
+
+// Len is the number of rows in the batch.
+func (b *Batch) Len() int {
+	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions)
+}
+
+// Append moves the rows of o into b.
+func (b *Batch) Append(o *Batch) {
+	b.Buffered = append(b.Buffered, o.Buffered...)
+	b.Retained = append(b.Retained, o.Retained...)
+	b.Sessions = append(b.Sessions, o.Sessions...)
+	b.Events = append(b.Events, o.Events...)
+	b.Links = append(b.Links, o.Links...)
+	b.Decisions = append(b.Decisions, o.Decisions...)
+}
+
+// Write inserts every non-empty part of b, chunks first, decisions last, so a
+// decision is never visible before the rows it refers to. Writing the same
+// batch again is harmless: every table collapses duplicates by its key.
+func (w *Writer) Write(ctx context.Context, b *Batch) error {
+	if err := w.WriteChunks(ctx, TableBuffer, b.Buffered); err != nil {
+		return err
+	}
+	if err := w.WriteChunks(ctx, TableRetained, b.Retained); err != nil {
+		return err
+	}
+	if err := w.WriteSessions(ctx, b.Sessions); err != nil {
+		return err
+	}
+	if err := w.WriteEvents(ctx, b.Events); err != nil {
+		return err
+	}
+	if err := w.WriteTraceLinks(ctx, b.Links); err != nil {
+		return err
+	}
+	return w.WriteDecisions(ctx, b.Decisions)
+}
+
+func (w *Writer) insert(ctx context.Context, table, columns string, n int, appendRow func(driver.Batch, int) error) error {
+	if n == 0 {
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", w.db, table, columns), driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", table, err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for i := 0; i < n; i++ {
+		if err := appendRow(batch, i); err != nil {
+			return fmt.Errorf("insert %s row %d: %w", table, i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %s: %w", table, err)
+	}
+	return nil
+}
+
+// WriteChunks inserts chunks into TableBuffer or TableRetained.
+func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) error {
+	if table != TableBuffer && table != TableRetained {
+		return fmt.Errorf("WriteChunks: %q is not a chunk table", table)
+	}
+	now := time.Now()
+	return w.insert(ctx, table, "session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at",
+		len(chunks), func(b driver.Batch, i int) error {
+			c := &chunks[i]
+			return b.Append(c.SessionID, c.WindowID, c.Seq, c.Start, c.End, c.EventCount, c.FullSnapshot, c.ServiceName, string(c.Data), now)
+		})
+}
+
+// WriteSessions inserts per-chunk session summary rows.
+func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error {
+	return w.insert(ctx, TableSessions,
+		"session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes",
+		len(rows), func(b driver.Batch, i int) error {
+			s := &rows[i]
+			urls := s.URLs
+			if urls == nil {
+				urls = []string{}
+			}
+			attrs := s.Attributes
+			if attrs == nil {
+				attrs = map[string]string{}
+			}
+			// entry is min((time, url)): the earliest URL wins. A row without a
+			// URL sorts last so it never hides the real entry page.
+			entryAt := s.Start
+			if s.EntryURL == "" {
+				entryAt = noEntry
+			}
+			return b.Append(s.SessionID, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
+				s.RageClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
+				s.Browser, s.Country, s.UserAgent, attrs)
+		})
+}
+
+// noEntry is later than any real page view and inside DateTime64 range.
+var noEntry = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// WriteEvents inserts timeline markers.
+func (w *Writer) WriteEvents(ctx context.Context, rows []Event) error {
+	return w.insert(ctx, TableEvents, "session_id, ts, kind, name, url, detail, trace_id, span_id, window_id, event_id",
+		len(rows), func(b driver.Batch, i int) error {
+			e := &rows[i]
+			return b.Append(e.SessionID, e.Time, e.Kind, e.Name, e.URL, e.Detail, e.TraceID, e.SpanID, e.WindowID, e.ID)
+		})
+}
+
+// WriteTraceLinks inserts trace <-> session links.
+func (w *Writer) WriteTraceLinks(ctx context.Context, rows []TraceLink) error {
+	return w.insert(ctx, TableTraces, "trace_id, session_id, span_id, service_name, ts, is_error",
+		len(rows), func(b driver.Batch, i int) error {
+			l := &rows[i]
+			return b.Append(l.TraceID, l.SessionID, l.SpanID, l.ServiceName, l.Time, l.IsError)
+		})
+}
+
+// WriteDecisions inserts retention decisions.
+func (w *Writer) WriteDecisions(ctx context.Context, rows []Decision) error {
+	return w.insert(ctx, TableDecisions, "session_id, rule, trigger_time, trace_id",
+		len(rows), func(b driver.Batch, i int) error {
+			d := &rows[i]
+			return b.Append(d.SessionID, d.Rule, d.TriggerTime, d.TraceID)
+		})
+}
+
+// CopyToRetained copies a session's buffered chunks into the retained table.
+// It is idempotent: the retained table collapses (session, window, seq)
+// duplicates, so two collectors copying the same session converge.
+func (w *Writer) CopyToRetained(ctx context.Context, sessionID string) error {
+	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at)
+SELECT session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at
+FROM %[1]s.%[3]s WHERE session_id = {sid:String}`, w.db, TableRetained, TableBuffer)
+	if err := w.conn.Exec(withParams(ctx, clickhouse.Parameters{"sid": sessionID}), q); err != nil {
+		return fmt.Errorf("copy session to %s: %w", TableRetained, err)
+	}
+	return nil
+}

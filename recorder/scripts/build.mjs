@@ -1,0 +1,31 @@
+// Builds dist/esm (core index.js, full.js), the IIFE script-tag bundles and the .d.ts types.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+
+const common = { absWorkingDir: root, bundle: true, target: ['es2020'], platform: 'browser', legalComments: 'none', logLevel: 'warning' };
+
+await Promise.all([
+  // ESM: dependencies bundled too, so `import` works straight from a CDN; code shared between index and full
+  build({
+    ...common,
+    entryPoints: { index: 'src/index.ts', full: 'src/full.ts' },
+    outdir: join(dist, 'esm'),
+    format: 'esm',
+    splitting: true,
+    minify: true,
+    sourcemap: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+  build({ ...common, entryPoints: ['src/script.ts'], outfile: join(dist, 'sessionreplay.min.js'), format: 'iife', globalName: 'SessionReplay', minify: true, sourcemap: true }),
+  build({ ...common, entryPoints: ['src/script-full.ts'], outfile: join(dist, 'sessionreplay-full.min.js'), format: 'iife', globalName: 'SessionReplay', minify: true, sourcemap: true }),
+]);
+
+execFileSync(process.execPath, [join(root, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit', 'false'], { stdio: 'inherit' });
+console.log('built', dist);

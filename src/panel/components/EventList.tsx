@@ -1,0 +1,84 @@
+import React from 'react';
+import { css, cx } from '@emotion/css';
+import type { GrafanaTheme2 } from '@grafana/data';
+import { TextLink, useStyles2, useTheme2 } from '@grafana/ui';
+
+import { formatOffset, markerColor, traceExploreUrl } from '../replay/markers';
+import type { Marker } from '../replay/types';
+
+interface Props {
+  start: number;
+  current?: number;
+  markers: Marker[];
+  tracesUid: string;
+  range: { from: number; to: number };
+  onSeek: (ts: number) => void;
+}
+
+/** Events and errors of the session; the row being played is highlighted; trace ids link to Explore. */
+export function EventList({ start, current, markers, tracesUid, range, onSeek }: Props) {
+  const styles = useStyles2(getStyles);
+  const theme = useTheme2();
+  let active = -1;
+  if (current !== undefined) {
+    markers.forEach((m, i) => {
+      if (m.time <= current) {
+        active = i;
+      }
+    });
+  }
+  if (markers.length === 0) {
+    return <div className={styles.empty}>No events in this session.</div>;
+  }
+  return (
+    <ul className={styles.list} data-testid="replay-events" aria-label="Session events">
+      {markers.map((m, i) => (
+        <li key={i} className={cx(styles.row, i === active && styles.active)}>
+          <button type="button" className={styles.seek} onClick={() => onSeek(m.time)} data-testid="replay-event">
+            <span className={styles.time}>{formatOffset(m.time - start)}</span>
+            <span className={styles.kind} style={{ color: markerColor(m.kind, theme) }}>
+              {m.kind}
+            </span>
+            <span className={styles.name} title={m.detail || m.name}>
+              {m.name || m.url}
+            </span>
+          </button>
+          {m.traceId && tracesUid && (
+            <TextLink href={traceExploreUrl(tracesUid, m.traceId, range)} external={false} inline={false} icon="link">
+              trace
+            </TextLink>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  list: css({ listStyle: 'none', margin: 0, padding: 0, overflowY: 'auto', height: '100%', fontSize: theme.typography.bodySmall.fontSize }),
+  row: css({
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(0.5),
+    borderBottom: `1px solid ${theme.colors.border.weak}`,
+    paddingRight: theme.spacing(0.5),
+  }),
+  active: css({ background: theme.colors.action.selected }),
+  seek: css({
+    display: 'flex',
+    flex: 1,
+    minWidth: 0,
+    gap: theme.spacing(1),
+    background: 'none',
+    border: 'none',
+    color: theme.colors.text.primary,
+    textAlign: 'left',
+    padding: theme.spacing(0.5),
+    cursor: 'pointer',
+    '&:hover': { background: theme.colors.action.hover },
+  }),
+  time: css({ fontFamily: theme.typography.fontFamilyMonospace, color: theme.colors.text.secondary }),
+  kind: css({ fontWeight: theme.typography.fontWeightMedium, minWidth: 64 }),
+  name: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
+  empty: css({ color: theme.colors.text.secondary, padding: theme.spacing(1) }),
+});

@@ -1,0 +1,332 @@
+import React, { useEffect, useMemo, useState } from 'react';
+import { css } from '@emotion/css';
+import type { GrafanaTheme2, PanelProps, SelectableValue } from '@grafana/data';
+import { Alert, Button, InlineSwitch, LoadingPlaceholder, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+
+import {
+  firstFieldValue,
+  resolveDatasourceUid,
+  runQuery,
+  tracesDatasourceUid,
+  variableValue,
+  type Range,
+} from '../replay/api';
+import { formatOffset, framesToMarkers, parseTime } from '../replay/markers';
+import { fitScale } from '../replay/player';
+import type { Marker } from '../replay/types';
+import { useReplaySession } from '../replay/useReplaySession';
+import { type ReplayOptions, SPEEDS } from '../types';
+import { EventList } from './EventList';
+import { Timeline } from './Timeline';
+
+import 'rrweb/dist/style.css';
+
+export type Props = PanelProps<ReplayOptions> & { fetchImpl?: typeof fetch };
+
+const HEADER = 34;
+const FOOTER = 40;
+const EVENTS_WIDTH = 280;
+
+function urlParam(name: string): string | undefined {
+  try {
+    return new URLSearchParams(window.location.search).get(name) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function ReplayPanel(props: Props) {
+  const { options, data, width, height, replaceVariables, timeRange, fetchImpl } = props;
+  const styles = useStyles2(getStyles);
+  const dsUid = useMemo(() => resolveDatasourceUid(options.datasourceUid, data), [options.datasourceUid, data]);
+  const range: Range = useMemo(
+    () => ({ from: timeRange.from.valueOf(), to: timeRange.to.valueOf() }),
+    [timeRange]
+  );
+
+  // which session: the panel's picker, then the variable, then the trace variable, then the panel's data
+  const [picked, setPicked] = useState<string | undefined>();
+  const fromVariable = variableValue(replaceVariables, options.sessionVariable);
+  const traceId = variableValue(replaceVariables, options.traceVariable);
+  const fromData = firstFieldValue(data, 'session_id');
+  const [traced, setTraced] = useState<{ traceId: string; sessionId: string; spanTime?: number; error?: string }>();
+
+  useEffect(() => {
+    if (!traceId || !dsUid) {
+      return;
+    }
+    let cancelled = false;
+    runQuery(dsUid, { queryType: 'traceSession', traceId }, range)
+      .then((frames) => {
+        const sessionId = firstFieldValue({ series: frames } as never, 'session_id');
+        const spanField = frames[0]?.fields.find((f) => f.name === 'span_time');
+        const spanTime = spanField ? Number(new Date(spanField.values[0] as number).valueOf()) : undefined;
+        if (!cancelled) {
+          setTraced(sessionId ? { traceId, sessionId, spanTime } : { traceId, sessionId: '', error: 'No session for this trace.' });
+        }
+      })
+      .catch((e: Error) => !cancelled && setTraced({ traceId, sessionId: '', error: e.message }));
+    return () => {
+      cancelled = true;
+    };
+  }, [traceId, dsUid, range]);
+
+  const tracedNow = traceId && traced?.traceId === traceId ? traced : undefined;
+  const sessionId = picked ?? fromVariable ?? (tracedNow?.sessionId || undefined) ?? fromData;
+  const replayTime =
+    parseTime(variableValue(replaceVariables, options.timeVariable)) ?? parseTime(urlParam('var-replay_time'));
+  const startAt =
+    replayTime ?? (tracedNow && tracedNow.sessionId === sessionId && tracedNow.spanTime ? tracedNow.spanTime : undefined);
+
+  // the user's choices win until the panel option they were made against changes
+  const [speedChoice, setSpeedChoice] = useState<{ option: number; value: number }>();
+  const [skipChoice, setSkipChoice] = useState<{ option: boolean; value: boolean }>();
+  const speed = speedChoice && speedChoice.option === options.speed ? speedChoice.value : options.speed || 1;
+  const skipInactive =
+    skipChoice && skipChoice.option === options.skipInactive ? skipChoice.value : options.skipInactive;
+  const setSpeed = (value: number) => setSpeedChoice({ option: options.speed, value });
+  const setSkipInactive = (value: boolean) => setSkipChoice({ option: options.skipInactive, value });
+
+  const [stage, setStage] = useState<HTMLDivElement | null>(null);
+  const { state, play, pause, seek } = useReplaySession({
+    dsUid,
+    sessionId,
+    startAt,
+    container: stage,
+    speed,
+    skipInactive,
+    autoPlay: options.autoPlay,
+    fetchImpl,
+  });
+
+  // timeline markers, from a `markers` query of the data source
+  const [markerState, setMarkerState] = useState<{ sessionId: string; markers: Marker[]; error?: string }>();
+  const markers = markerState && markerState.sessionId === sessionId ? markerState.markers : [];
+  const markersError = markerState && markerState.sessionId === sessionId ? markerState.error : undefined;
+  const metaStart = state.meta?.start;
+  const metaEnd = state.meta?.end;
+  useEffect(() => {
+    if (!dsUid || !sessionId) {
+      return;
+    }
+    let cancelled = false;
+    const r = {
+      from: Math.min(range.from, metaStart ?? range.from),
+      to: Math.max(range.to, metaEnd ?? range.to),
+    };
+    runQuery(dsUid, { queryType: 'markers', sessionId }, r)
+      .then((frames) => !cancelled && setMarkerState({ sessionId, markers: framesToMarkers(frames) }))
+      .catch((e: Error) => !cancelled && setMarkerState({ sessionId, markers: [], error: e.message }));
+    return () => {
+      cancelled = true;
+    };
+  }, [dsUid, sessionId, range, metaStart, metaEnd]);
+
+  // sessions for the picker
+  const [sessions, setSessions] = useState<Array<SelectableValue<string>>>([]);
+  const [sessionsLoading, setSessionsLoading] = useState(false);
+  const loadSessions = () => {
+    if (!dsUid) {
+      return;
+    }
+    setSessionsLoading(true);
+    runQuery(dsUid, { queryType: 'sessions', limit: 200, orderBy: 'start', orderDir: 'desc' }, range)
+      .then((frames) => {
+        const f = frames[0];
+        const ids = f?.fields.find((x) => x.name === 'session_id')?.values ?? [];
+        const urls = f?.fields.find((x) => x.name === 'entry_url')?.values ?? [];
+        const starts = f?.fields.find((x) => x.name === 'start')?.values ?? [];
+        setSessions(
+          ids.map((id, i) => ({
+            value: String(id),
+            label: String(id),
+            description: [starts[i] ? new Date(starts[i] as number).toISOString() : '', urls[i] ?? '']
+              .filter(Boolean)
+              .join(' '),
+          }))
+        );
+      })
+      .catch(() => setSessions([]))
+      .finally(() => setSessionsLoading(false));
+  };
+
+  const tracesUid = useMemo(() => tracesDatasourceUid(dsUid), [dsUid]);
+  const showEvents = options.showEvents && width >= 560;
+  const frameBox = {
+    width: Math.max(0, width - (showEvents ? EVENTS_WIDTH + 8 : 0)),
+    height: Math.max(0, height - HEADER - FOOTER),
+  };
+  const viewport = state.viewport;
+  const scale = viewport ? fitScale(viewport, frameBox) : 1;
+  const start = state.meta?.start ?? state.loadedFrom ?? 0;
+  const end = state.meta?.end ?? state.loadedUntil ?? start;
+
+  if (!dsUid) {
+    return <div className={styles.empty}>No Session Replay data source found: add one, or choose it in the panel options.</div>;
+  }
+
+  return (
+    <div className={styles.root} style={{ width, height }} data-testid="replay-panel">
+      <div className={styles.header} style={{ height: HEADER }}>
+        {options.showPicker && (
+          <Select
+            aria-label="Session"
+            width={30}
+            isLoading={sessionsLoading}
+            placeholder="Pick a session"
+            value={sessionId ? { value: sessionId, label: sessionId } : null}
+            options={sessions}
+            allowCustomValue
+            onOpenMenu={loadSessions}
+            onChange={(v) => setPicked(v?.value)}
+          />
+        )}
+        <span className={styles.url} title={state.url} data-testid="replay-url">
+          {state.url ?? ''}
+        </span>
+        {viewport && (
+          <span className={styles.muted} data-testid="replay-viewport">
+            {viewport.width}×{viewport.height} @ {Math.round(scale * 100)}%
+          </span>
+        )}
+      </div>
+
+      <div className={styles.body} style={{ height: frameBox.height }}>
+        <div className={styles.frame} style={{ width: frameBox.width, height: frameBox.height }} data-testid="replay-frame">
+          <div
+            ref={setStage}
+            className={styles.stage}
+            style={
+              viewport
+                ? {
+                    width: viewport.width,
+                    height: viewport.height,
+                    transform: `scale(${scale})`,
+                    left: Math.max(0, (frameBox.width - viewport.width * scale) / 2),
+                    top: Math.max(0, (frameBox.height - viewport.height * scale) / 2),
+                  }
+                : undefined
+            }
+          />
+          {!sessionId && (
+            <div className={styles.overlay}>
+              {tracedNow?.error ??
+                'No session selected: set the $session variable, click a session in the sessions table, or pick one above.'}
+            </div>
+          )}
+          {sessionId && state.loading && !state.ready && (
+            <div className={styles.overlay}>
+              <LoadingPlaceholder text="Loading recording…" />
+            </div>
+          )}
+          {sessionId && state.error && (
+            <div className={styles.overlay}>
+              <Alert title="Cannot replay this session" severity="error">
+                {state.error}
+              </Alert>
+            </div>
+          )}
+        </div>
+        {showEvents && (
+          <div className={styles.events} style={{ width: EVENTS_WIDTH }}>
+            {markersError ? (
+              <Alert title="Markers" severity="warning">
+                {markersError}
+              </Alert>
+            ) : (
+              <EventList
+                start={start}
+                current={state.current}
+                markers={markers}
+                tracesUid={tracesUid}
+                range={range}
+                onSeek={seek}
+              />
+            )}
+          </div>
+        )}
+      </div>
+
+      <div className={styles.footer} style={{ height: FOOTER }}>
+        <Button
+          size="sm"
+          variant="secondary"
+          icon={state.playing ? 'pause' : 'play'}
+          aria-label={state.playing ? 'Pause' : 'Play'}
+          data-testid="replay-play"
+          disabled={!state.ready}
+          onClick={state.playing ? pause : play}
+        />
+        <span className={styles.time} data-testid="replay-current-time" data-ms={state.current ?? ''}>
+          {formatOffset((state.current ?? start) - start)} / {formatOffset(end - start)}
+        </span>
+        <Timeline
+          start={start}
+          end={end}
+          current={state.current}
+          loadedFrom={state.loadedFrom}
+          loadedUntil={state.loadedUntil}
+          markers={markers}
+          onSeek={seek}
+        />
+        <RadioButtonGroup
+          size="sm"
+          options={SPEEDS.map((s) => ({ label: `${s}x`, value: s, ariaLabel: `Speed ${s}x` }))}
+          value={speed}
+          onChange={setSpeed}
+        />
+        <InlineSwitch
+          label="Skip inactivity"
+          showLabel
+          transparent
+          data-testid="replay-skip"
+          value={skipInactive}
+          onChange={(e) => setSkipInactive(e.currentTarget.checked)}
+        />
+      </div>
+    </div>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  root: css({ display: 'flex', flexDirection: 'column', overflow: 'hidden', color: theme.colors.text.primary }),
+  header: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(1), minWidth: 0 }),
+  url: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize }),
+  muted: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, whiteSpace: 'nowrap' }),
+  body: css({ display: 'flex', gap: theme.spacing(1) }),
+  frame: css({
+    position: 'relative',
+    overflow: 'hidden',
+    background: theme.colors.background.canvas,
+    border: `1px solid ${theme.colors.border.weak}`,
+    borderRadius: theme.shape.radius.default,
+  }),
+  stage: css({
+    position: 'absolute',
+    transformOrigin: '0 0',
+    background: '#fff',
+    boxShadow: theme.shadows.z2,
+    '.replayer-wrapper': { position: 'relative' },
+    iframe: { border: 'none', display: 'block', pointerEvents: 'none' },
+  }),
+  overlay: css({
+    position: 'absolute',
+    inset: 0,
+    display: 'flex',
+    alignItems: 'center',
+    justifyContent: 'center',
+    padding: theme.spacing(2),
+    color: theme.colors.text.secondary,
+    textAlign: 'center',
+    background: theme.colors.background.canvas,
+  }),
+  events: css({
+    border: `1px solid ${theme.colors.border.weak}`,
+    borderRadius: theme.shape.radius.default,
+    background: theme.colors.background.primary,
+    overflow: 'hidden',
+  }),
+  footer: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(1) }),
+  time: css({ fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize, whiteSpace: 'nowrap' }),
+  empty: css({ padding: theme.spacing(2), color: theme.colors.text.secondary }),
+});

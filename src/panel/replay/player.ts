@@ -1,0 +1,231 @@
+import { Replayer } from 'rrweb';
+
+import type { RrwebEvent } from './types';
+
+const EVENT_FULL_SNAPSHOT = 2;
+const EVENT_META = 4;
+
+export interface PlayerCallbacks {
+  onReady?(): void;
+  onResize?(width: number, height: number): void;
+  onFinish?(): void;
+}
+
+interface PageMeta {
+  timestamp: number;
+  href: string;
+  width: number;
+  height: number;
+}
+
+type ReplayerEvent = ConstructorParameters<typeof Replayer>[0][number];
+
+/**
+ * Wraps rrweb's Replayer for progressive loading: events may arrive in pieces; the Replayer is created once a full
+ * snapshot is there, later events are appended with addEvent. Times are absolute (unix ms of the recording).
+ */
+export class ReplayPlayer {
+  private replayer?: Replayer;
+  private pending: RrwebEvent[] = [];
+  private pages: PageMeta[] = [];
+  private speed = 1;
+  private skipInactive = true;
+  private playing = false;
+  private lastTs = -Infinity;
+  private startAt?: number;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly callbacks: PlayerCallbacks = {},
+    options: { speed?: number; skipInactive?: boolean; startAt?: number } = {}
+  ) {
+    this.speed = options.speed ?? 1;
+    this.skipInactive = options.skipInactive ?? true;
+    this.startAt = options.startAt;
+  }
+
+  get ready(): boolean {
+    return Boolean(this.replayer);
+  }
+
+  /** Timestamp of the first event the replayer holds (a full snapshot or the meta event before it). */
+  get startTime(): number | undefined {
+    return this.replayer?.getMetaData().startTime;
+  }
+
+  get lastEventTime(): number {
+    return this.lastTs;
+  }
+
+  get iframe(): HTMLIFrameElement | undefined {
+    return this.replayer?.iframe;
+  }
+
+  get wrapper(): HTMLElement | undefined {
+    return this.replayer?.wrapper;
+  }
+
+  addEvents(events: RrwebEvent[]) {
+    for (const e of events) {
+      if (e.type === EVENT_META) {
+        const d = (e.data ?? {}) as { href?: string; width?: number; height?: number };
+        this.pages.push({ timestamp: e.timestamp, href: d.href ?? '', width: d.width ?? 0, height: d.height ?? 0 });
+      }
+      this.lastTs = Math.max(this.lastTs, e.timestamp);
+    }
+    this.pages.sort((a, b) => a.timestamp - b.timestamp);
+
+    if (this.replayer) {
+      for (const e of events) {
+        this.replayer.addEvent(e as unknown as ReplayerEvent);
+      }
+      return;
+    }
+    this.pending.push(...events);
+    if (this.pending.length < 2 || !this.pending.some((e) => e.type === EVENT_FULL_SNAPSHOT)) {
+      return;
+    }
+    this.pending.sort((a, b) => a.timestamp - b.timestamp);
+    // start at the last meta/full snapshot pair at or before the wanted time is the server's job; drop anything
+    // before the first full snapshot's meta event, it cannot be rendered.
+    const firstFull = this.pending.findIndex((e) => e.type === EVENT_FULL_SNAPSHOT);
+    let first = firstFull;
+    if (first > 0 && this.pending[first - 1].type === EVENT_META) {
+      first--;
+    }
+    const initial = this.pending.slice(first);
+    this.pending = [];
+    this.create(initial);
+  }
+
+  private create(events: RrwebEvent[]) {
+    const replayer = new Replayer(events as unknown as ReplayerEvent[], {
+      root: this.root,
+      speed: this.speed,
+      skipInactive: this.skipInactive,
+      showWarning: false,
+      showDebug: false,
+      mouseTail: false,
+      triggerFocus: false,
+      UNSAFE_replayCanvas: false,
+      liveMode: false,
+    });
+    this.replayer = replayer;
+    replayer.on('resize', (d: unknown) => {
+      const dim = d as { width: number; height: number };
+      this.callbacks.onResize?.(dim.width, dim.height);
+    });
+    replayer.on('finish', () => {
+      this.playing = false;
+      this.callbacks.onFinish?.();
+    });
+    const start = replayer.getMetaData().startTime;
+    const at = this.startAt !== undefined ? Math.max(0, this.startAt - start) : 0;
+    if (this.playing) {
+      replayer.play(at);
+    } else {
+      replayer.pause(at);
+    }
+    this.callbacks.onReady?.();
+  }
+
+  /** Absolute time (unix ms) the player is at; before it is ready, the wanted start time. */
+  currentTime(): number | undefined {
+    if (!this.replayer) {
+      return this.startAt;
+    }
+    return this.replayer.getMetaData().startTime + this.replayer.getCurrentTime();
+  }
+
+  isPlaying(): boolean {
+    return this.playing;
+  }
+
+  play() {
+    this.playing = true;
+    if (!this.replayer) {
+      return;
+    }
+    const meta = this.replayer.getMetaData();
+    let offset = this.replayer.getCurrentTime();
+    if (offset >= meta.totalTime) {
+      offset = 0; // replay from the beginning once finished
+    }
+    this.replayer.play(offset);
+  }
+
+  /** Stay in the playing state after the loaded events ran out (more are on their way). */
+  holdPlaying() {
+    this.playing = true;
+  }
+
+  /** Continue after the events ran out while more were still loading. */
+  resume() {
+    if (this.replayer && this.playing) {
+      this.replayer.play(this.replayer.getCurrentTime());
+    }
+  }
+
+  pause() {
+    this.playing = false;
+    this.replayer?.pause();
+  }
+
+  /** Seeks to an absolute time; keeps playing if it was. */
+  seek(ts: number) {
+    if (!this.replayer) {
+      this.startAt = ts;
+      return;
+    }
+    const start = this.replayer.getMetaData().startTime;
+    const offset = Math.max(0, ts - start);
+    if (this.playing) {
+      this.replayer.play(offset);
+    } else {
+      this.replayer.pause(offset);
+    }
+  }
+
+  setSpeed(speed: number) {
+    this.speed = speed;
+    this.replayer?.setConfig({ speed });
+  }
+
+  setSkipInactive(skip: boolean) {
+    this.skipInactive = skip;
+    this.replayer?.setConfig({ skipInactive: skip });
+  }
+
+  /** URL and viewport of the page shown at a time (from the recording's meta events). */
+  pageAt(ts: number): PageMeta | undefined {
+    let found: PageMeta | undefined;
+    for (const p of this.pages) {
+      if (p.timestamp <= ts) {
+        found = p;
+      } else {
+        break;
+      }
+    }
+    return found ?? this.pages[0];
+  }
+
+  destroy() {
+    this.playing = false;
+    try {
+      this.replayer?.pause();
+      this.replayer?.destroy();
+    } catch {
+      // already gone
+    }
+    this.replayer = undefined;
+    this.root.innerHTML = '';
+  }
+}
+
+/** Scale that fits a recorded viewport into a box, never enlarging more than 2x. */
+export function fitScale(viewport: { width: number; height: number }, box: { width: number; height: number }): number {
+  if (viewport.width <= 0 || viewport.height <= 0 || box.width <= 0 || box.height <= 0) {
+    return 1;
+  }
+  return Math.min(box.width / viewport.width, box.height / viewport.height, 2);
+}

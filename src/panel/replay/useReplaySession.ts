@@ -1,0 +1,200 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+
+import { ReplayLoader } from './loader';
+import { ReplayPlayer } from './player';
+import { replayResourceUrl } from './stream';
+import type { ReplayMeta } from './types';
+
+/** How far ahead of the playback position (recorded time) the stream is read. */
+export const LOOKAHEAD_MS = 60_000;
+
+export interface ReplayState {
+  meta?: ReplayMeta;
+  loading: boolean;
+  buffering: boolean;
+  ready: boolean;
+  error?: string;
+  playing: boolean;
+  current?: number;
+  url?: string;
+  viewport?: { width: number; height: number };
+  /** Start of the recording held by the player (the full snapshot the stream started at). */
+  loadedFrom?: number;
+  loadedUntil?: number;
+  requests: number;
+  /** Session the state belongs to. */
+  sessionId?: string;
+}
+
+interface Args {
+  dsUid?: string;
+  sessionId?: string;
+  startAt?: number;
+  container: HTMLElement | null;
+  speed: number;
+  skipInactive: boolean;
+  autoPlay: boolean;
+  fetchImpl?: typeof fetch;
+}
+
+const INITIAL: ReplayState = { loading: false, buffering: false, ready: false, playing: false, requests: 0 };
+
+/** Drives a ReplayPlayer fed by a ReplayLoader for one session; React state mirrors the player's. */
+export function useReplaySession({ dsUid, sessionId, startAt, container, speed, skipInactive, autoPlay, fetchImpl }: Args) {
+  const [state, setState] = useState<ReplayState>(INITIAL);
+  const player = useRef<ReplayPlayer | null>(null);
+  const loader = useRef<ReplayLoader | null>(null);
+  const meta = useRef<ReplayMeta | undefined>(undefined);
+  const settings = useRef({ speed, skipInactive, autoPlay });
+  useEffect(() => {
+    settings.current = { speed, skipInactive, autoPlay };
+  }, [speed, skipInactive, autoPlay]);
+
+  const stop = useCallback(() => {
+    loader.current?.abort();
+    loader.current = null;
+    player.current?.destroy();
+    player.current = null;
+  }, []);
+
+  /** (Re)loads the stream, starting from the nearest full snapshot before `from` when given. */
+  const load = useCallback(
+    (from: number | undefined, play: boolean) => {
+      if (!dsUid || !sessionId || !container) {
+        return;
+      }
+      stop();
+      const buffering = { current: false };
+      const p = new ReplayPlayer(
+        container,
+        {
+          onResize: (width, height) => setState((s) => ({ ...s, viewport: { width, height } })),
+          onReady: () => setState((s) => ({ ...s, ready: true, loading: false, loadedFrom: p.startTime })),
+          onFinish: () => {
+            if (loader.current && !loader.current.done) {
+              setState((s) => ({ ...s, buffering: true }));
+              p.holdPlaying(); // resumes when the next chunk arrives
+              buffering.current = true;
+            } else {
+              setState((s) => ({ ...s, playing: false }));
+            }
+          },
+        },
+        { speed: settings.current.speed, skipInactive: settings.current.skipInactive, startAt: from }
+      );
+      if (play) {
+        p.play();
+      }
+      player.current = p;
+      const l = new ReplayLoader({
+        url: replayResourceUrl(dsUid, sessionId, from),
+        wantUntil: -Infinity,
+        fetchImpl,
+        handlers: {
+          onMeta: (m) => {
+            meta.current = m;
+            l.setWantUntil(Math.max(m.from, from ?? m.from) + LOOKAHEAD_MS);
+            setState((s) => ({ ...s, meta: m }));
+          },
+          onChunk: (c) => {
+            p.addEvents(c.events);
+            if (buffering.current) {
+              buffering.current = false;
+              p.resume();
+              setState((s) => ({ ...s, buffering: false }));
+            }
+            setState((s) => ({ ...s, loadedUntil: l.loadedUntil }));
+          },
+          onDone: () => {
+            if (!p.ready) {
+              setState((s) => ({ ...s, loading: false, error: 'The recording of this session has no full snapshot.' }));
+            }
+          },
+          onError: (e) => setState((s) => ({ ...s, loading: false, error: e.message })),
+        },
+      });
+      loader.current = l;
+      setState((s) => ({
+        ...INITIAL,
+        sessionId,
+        meta: s.meta && s.meta.sessionId === sessionId ? s.meta : undefined,
+        loading: true,
+        playing: play,
+        current: from,
+        requests: s.requests + 1,
+      }));
+      void l.start();
+    },
+    [dsUid, sessionId, container, stop, fetchImpl]
+  );
+
+  // a new session (or start time): load from scratch
+  useEffect(() => {
+    meta.current = undefined;
+    if (sessionId && dsUid && container) {
+      load(startAt, settings.current.autoPlay);
+    }
+    return stop;
+  }, [sessionId, dsUid, container, startAt, load, stop]);
+
+  useEffect(() => player.current?.setSpeed(speed), [speed]);
+  useEffect(() => player.current?.setSkipInactive(skipInactive), [skipInactive]);
+
+  // playback clock: mirrors the player's time and lets the loader read further ahead
+  useEffect(() => {
+    const id = window.setInterval(() => {
+      const p = player.current;
+      if (!p) {
+        return;
+      }
+      const current = p.currentTime();
+      if (current !== undefined) {
+        loader.current?.setWantUntil(current + LOOKAHEAD_MS);
+      }
+      const page = current !== undefined ? p.pageAt(current) : undefined;
+      setState((s) =>
+        s.current === current && s.playing === p.isPlaying() && s.url === page?.href
+          ? s
+          : {
+              ...s,
+              current,
+              playing: p.isPlaying(),
+              url: page?.href ?? s.url,
+              viewport: s.viewport ?? (page ? { width: page.width, height: page.height } : undefined),
+            }
+      );
+    }, 100);
+    return () => window.clearInterval(id);
+  }, []);
+
+  const play = useCallback(() => {
+    player.current?.play();
+    setState((s) => ({ ...s, playing: true }));
+  }, []);
+  const pause = useCallback(() => {
+    player.current?.pause();
+    setState((s) => ({ ...s, playing: false }));
+  }, []);
+
+  /** Seeks to an absolute time: within what is loaded it seeks in place, else it reloads from that time. */
+  const seek = useCallback(
+    (ts: number) => {
+      const p = player.current;
+      const l = loader.current;
+      const m = meta.current;
+      const t = m ? Math.min(Math.max(ts, m.start), m.end) : ts;
+      const from = p?.startTime;
+      const loaded = p?.ready && from !== undefined && t >= from && (t <= p.lastEventTime || Boolean(l?.done));
+      if (p && loaded) {
+        p.seek(t);
+        l?.setWantUntil(t + LOOKAHEAD_MS);
+        setState((s) => ({ ...s, current: t }));
+        return;
+      }
+      load(t, p?.isPlaying() ?? false);
+    },
+    [load]
+  );
+
+  return { state: sessionId && state.sessionId === sessionId ? state : INITIAL, play, pause, seek, player };
+}
