@@ -57,6 +57,8 @@ export class Recorder {
   private chunkSession = '';
   private chunkPrev: string | undefined;
   private droppedEvents = 0;
+  /** ids of nodes inside blocked iframes */
+  private iframeIds = new Set<number>();
   private stopRecord?: () => void;
   private timer?: ReturnType<typeof setInterval>;
   private soonTimer?: ReturnType<typeof setTimeout>;
@@ -156,6 +158,9 @@ export class Recorder {
   // ---------------------------------------------------------------- events
 
   private onEvent(e: RRWebEvent): void {
+    // DomContentLoaded / Load markers carry nothing a replay needs: chunks start with meta + full snapshot
+    if (e.type < 2) return;
+    if (e.type === INCREMENTAL && (this.iframeIds.size || e.data.isAttachIframe) && !this.filterIframe(e)) return;
     const o = this.options;
     if (e.type === META && o.stripQueryString && e.data && e.data.href) e.data.href = stripUrl(e.data.href, true);
     if (e.type === INCREMENTAL && ACTIVITY[e.data.source]) {
@@ -174,6 +179,40 @@ export class Recorder {
     if (e.type === FULL_SNAPSHOT) this.flushSoon(500);
     else if (this.estBytes > o.maxChunkBytes) this.flushSoon(0);
     if (this.events.length > o.maxBufferedEvents) this.dropOldest();
+  }
+
+  /** rrweb replaces a blocked iframe by a placeholder, but still serializes a same-origin iframe's document
+   * when it loads and observes it. Blocking means none of it may leave the page: drop the iframe attach and
+   * every later event about its nodes. Returns false when the whole event is dropped. */
+  private filterIframe(e: RRWebEvent): boolean {
+    const ids = this.iframeIds;
+    const collect = (n: any) => {
+      ids.add(n.id);
+      if (n.childNodes) for (const c of n.childNodes) collect(c);
+    };
+    const d = e.data;
+    if (d.source === SRC_MUTATION) {
+      if (d.isAttachIframe) {
+        for (const a of d.adds) collect(a.node);
+        return false;
+      }
+      d.adds = d.adds.filter((a: any) => {
+        if (ids.has(a.parentId) || a.node.rootId !== undefined && ids.has(a.node.rootId)) {
+          collect(a.node);
+          return false;
+        }
+        return true;
+      });
+      d.removes = d.removes.filter((r: any) => !ids.has(r.parentId) && !ids.has(r.id));
+      d.texts = d.texts.filter((t: any) => !ids.has(t.id));
+      d.attributes = d.attributes.filter((t: any) => !ids.has(t.id));
+      return d.adds.length + d.removes.length + d.texts.length + d.attributes.length > 0;
+    }
+    if (d.positions) {
+      d.positions = d.positions.filter((p: any) => !ids.has(p.id));
+      return d.positions.length > 0;
+    }
+    return !(d.id !== undefined && ids.has(d.id));
   }
 
   private flushSoon(ms: number): void {

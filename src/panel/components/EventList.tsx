@@ -1,7 +1,7 @@
 import React from 'react';
 import { css, cx } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
-import { TextLink, useStyles2, useTheme2 } from '@grafana/ui';
+import { Icon, useStyles2, useTheme2 } from '@grafana/ui';
 
 import { formatOffset, markerColor, traceExploreUrl } from '../replay/markers';
 import type { Marker } from '../replay/types';
@@ -44,9 +44,14 @@ export function EventList({ start, current, markers, tracesUid, range, onSeek }:
             </span>
           </button>
           {m.traceId && tracesUid && (
-            <TextLink href={traceExploreUrl(tracesUid, m.traceId, range)} external={false} inline={false} icon="link">
-              trace
-            </TextLink>
+            <a
+              className={styles.link}
+              href={traceExploreUrl(tracesUid, m.traceId, range)}
+              title={`Open trace ${m.traceId}`}
+              data-testid="replay-trace-link"
+            >
+              <Icon name="link" size="sm" /> trace
+            </a>
           )}
         </li>
       ))}
@@ -80,5 +85,6 @@ const getStyles = (theme: GrafanaTheme2) => ({
   time: css({ fontFamily: theme.typography.fontFamilyMonospace, color: theme.colors.text.secondary }),
   kind: css({ fontWeight: theme.typography.fontWeightMedium, minWidth: 64 }),
   name: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
+  link: css({ color: theme.colors.text.link, whiteSpace: 'nowrap', '&:hover': { textDecoration: 'underline' } }),
   empty: css({ color: theme.colors.text.secondary, padding: theme.spacing(1) }),
 });

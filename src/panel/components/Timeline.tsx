@@ -34,6 +34,8 @@ export function Timeline({ start, end, current, loadedFrom, loadedUntil, markers
       <div
         className={styles.track}
         data-testid="replay-timeline"
+        data-loaded-from={loadedFrom ?? ''}
+        data-loaded-until={loadedUntil ?? ''}
         role="slider"
         aria-label="Replay position"
         aria-valuemin={0}

@@ -1,0 +1,222 @@
+// Chromium test of the replay panel: `npm run test:panel` (bundles the harness first, then `node --test`).
+// Drives Debian's chromium with playwright-core against a local server that serves the data source's resource API
+// from a real rrweb recording (shared/fixtures/rrweb/rrweb-player-demo-demoit.events.json).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { chromium } from 'playwright-core';
+
+import { startServer } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bundleDir = path.resolve(here, '../../node_modules/.cache/sessionreplay-panel-harness');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Mean colour of each cell of a grid laid over the image (size-independent fingerprint). */
+function grid(pngBuffer, cols = 48, rows = 30) {
+  const img = PNG.sync.read(pngBuffer);
+  const out = new Float64Array(cols * rows * 3);
+  const count = new Float64Array(cols * rows);
+  for (let y = 0; y < img.height; y++) {
+    const gy = Math.min(rows - 1, Math.floor((y / img.height) * rows));
+    for (let x = 0; x < img.width; x++) {
+      const gx = Math.min(cols - 1, Math.floor((x / img.width) * cols));
+      const i = (y * img.width + x) * 4;
+      const c = gy * cols + gx;
+      out[c * 3] += img.data[i];
+      out[c * 3 + 1] += img.data[i + 1];
+      out[c * 3 + 2] += img.data[i + 2];
+      count[c]++;
+    }
+  }
+  for (let c = 0; c < cols * rows; c++) {
+    for (let k = 0; k < 3; k++) {
+      out[c * 3 + k] /= Math.max(1, count[c]);
+    }
+  }
+  return { cells: out, width: img.width, height: img.height };
+}
+
+function compare(a, b) {
+  let sum = 0;
+  let bad = 0;
+  for (let c = 0; c < a.cells.length / 3; c++) {
+    let d = 0;
+    for (let k = 0; k < 3; k++) {
+      d = Math.max(d, Math.abs(a.cells[c * 3 + k] - b.cells[c * 3 + k]));
+    }
+    sum += d;
+    if (d > 40) {
+      bad++;
+    }
+  }
+  const n = a.cells.length / 3;
+  return { meanDiff: sum / n, badCells: bad / n };
+}
+
+function variance(g) {
+  const n = g.cells.length;
+  let mean = 0;
+  for (const v of g.cells) {
+    mean += v / n;
+  }
+  let v2 = 0;
+  for (const v of g.cells) {
+    v2 += (v - mean) ** 2 / n;
+  }
+  return v2;
+}
+
+describe('replay panel in Chromium', { timeout: 110_000 }, () => {
+  let srv;
+  let browser;
+
+  before(async () => {
+    srv = await startServer({ bundleDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await srv?.close();
+  });
+
+  async function openPanel(query) {
+    const page = await browser.newPage({ viewport: { width: 1040, height: 620 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${srv.url}/?${query}`);
+    await page.locator('[data-testid=replay-frame] iframe').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid=replay-current-time]');
+      return el && el.getAttribute('data-ms') !== '';
+    });
+    return { page, errors };
+  }
+
+  const currentMs = (page) =>
+    page.locator('[data-testid=replay-current-time]').getAttribute('data-ms').then((v) => Number(v));
+
+  async function setSkipInactivity(page, on) {
+    const input = page.locator('[data-testid=replay-skip]').locator('xpath=ancestor-or-self::*[1]').locator('input').first();
+    const box = page.locator('label', { hasText: 'Skip inactivity' }).first();
+    const checked = await page.evaluate(() => {
+      const el = document.querySelector('input[data-testid=replay-skip], [data-testid=replay-skip] input');
+      return el ? el.checked : null;
+    });
+    if (checked !== on) {
+      if ((await input.count()) > 0) {
+        await input.click({ force: true });
+      } else {
+        await box.click();
+      }
+    }
+  }
+
+  test('first frame renders the recorded page (compared with rrweb Replayer rebuilding it directly)', async () => {
+    const { page, errors } = await openPanel('session=demoit');
+    await page.waitForTimeout(1000);
+    const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
+
+    const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+    await ref.goto(`${srv.url}/reference.html?session=demoit`);
+    await ref.waitForFunction(() => window.__ready === true);
+    await ref.locator('iframe').waitFor();
+    await ref.waitForTimeout(1000);
+    const refShot = await ref.locator('iframe').screenshot();
+    await ref.close();
+
+    const a = grid(panelShot);
+    const b = grid(refShot);
+    const { meanDiff, badCells } = compare(a, b);
+    console.log(
+      `# screenshot panel ${a.width}x${a.height} vs reference ${b.width}x${b.height}: mean cell diff ${meanDiff.toFixed(
+        2
+      )}/255, cells off by >40: ${(badCells * 100).toFixed(1)}% (threshold: mean < 12, cells < 5%)`
+    );
+    assert.ok(variance(a) > 100, 'the replay frame is not blank');
+    assert.ok(Math.abs(a.width / a.height - b.width / b.height) < 0.03, 'recorded viewport aspect ratio kept');
+    assert.ok(meanDiff < 12, `mean diff ${meanDiff}`);
+    assert.ok(badCells < 0.05, `bad cells ${badCells}`);
+    const viewport = await page.locator('[data-testid=replay-viewport]').textContent();
+    assert.match(viewport, /1166×705/);
+    assert.match(await page.locator('[data-testid=replay-url]').textContent(), /demoit\.app/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('play advances time; a speed change applies; clicking a marker seeks', async () => {
+    const { page, errors } = await openPanel('session=demoit&skip=0');
+    const t0 = await currentMs(page);
+    await page.locator('[data-testid=replay-play]').click();
+    await page.waitForTimeout(1500);
+    const t1 = await currentMs(page);
+    const d1 = t1 - t0;
+    assert.ok(d1 > 900 && d1 < 2500, `1x advanced ${d1} ms in 1.5 s`);
+
+    await page.getByRole('radio', { name: 'Speed 4x' }).click({ force: true }).catch(() => page.getByText('4x', { exact: true }).click());
+    await page.waitForTimeout(200);
+    const t2 = await currentMs(page);
+    await page.waitForTimeout(1500);
+    const t3 = await currentMs(page);
+    const ratio = (t3 - t2) / d1;
+    console.log(`# 1x: ${d1} ms, 4x: ${t3 - t2} ms in 1.5 s (ratio ${ratio.toFixed(2)})`);
+    assert.ok(ratio > 2.8 && ratio < 5.5, `4x ratio ${ratio}`);
+
+    await page.locator('[data-testid=replay-play]').click(); // pause
+    const marker = page.locator('[data-testid=replay-marker][data-kind=error]').first();
+    const target = Number(await marker.getAttribute('data-time'));
+    await marker.click();
+    await page.waitForTimeout(400);
+    const t4 = await currentMs(page);
+    assert.ok(Math.abs(t4 - target) < 300, `seeked to ${t4}, marker at ${target}`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('seeking to a late time requests from= and receives only chunks from the nearest full snapshot on', async () => {
+    const { page, errors } = await openPanel('session=long&skip=0');
+    const s = srv.sessions.long;
+    const firstReq = srv.log.filter((e) => e.session === 'long').at(-1);
+    assert.equal(firstReq.from, null);
+    // progressive: the first request reads only as far as playback needs (lookahead), not the whole session
+    await page.waitForTimeout(500);
+    const loadedUntil = Number(await page.locator('[data-testid=replay-timeline]').getAttribute('data-loaded-until'));
+    const readFirst = loadedUntil - s.start;
+
+    const box = await page.locator('[data-testid=replay-timeline]').boundingBox();
+    await page.mouse.click(box.x + box.width * 0.8, box.y + 2);
+    await page.waitForFunction(
+      (n) => fetch('/__log').then((r) => r.json()).then((l) => l.filter((e) => e.session === 'long').length > n),
+      srv.log.filter((e) => e.session === 'long').length
+    );
+    const req = srv.log.filter((e) => e.session === 'long').at(-1);
+    const target = s.start + (s.end - s.start) * 0.8;
+    assert.ok(req.from !== null && Math.abs(req.from - target) < (s.end - s.start) * 0.02, `from=${req.from}`);
+
+    const snapshots = s.chunks.filter((c) => c.fullSnapshot);
+    const nearest = snapshots.filter((c) => c.start <= req.from).at(-1);
+    await page.waitForTimeout(800);
+    assert.ok(req.sent.length > 0);
+    assert.equal(req.sent[0].seq, nearest.seq, 'stream starts at the nearest full snapshot before from');
+    assert.ok(req.sent[0].fullSnapshot);
+    assert.ok(req.sent.every((c) => c.seq >= nearest.seq), 'no chunk before that snapshot');
+    console.log(
+      `# long session: ${s.chunks.length} chunks, ${snapshots.length} full snapshots; first request read ${readFirst} ms of recording; ` +
+        `seek from=${req.from - s.start} ms -> chunks ${req.sent.map((c) => c.seq).join(',')} (snapshot chunk ${nearest.seq})`
+    );
+    assert.ok(readFirst > 0 && readFirst < (s.end - s.start) / 3, `first request read ${readFirst} ms of ${s.end - s.start}`);
+
+    await page.waitForFunction((t) => {
+      const v = Number(document.querySelector('[data-testid=replay-current-time]')?.getAttribute('data-ms'));
+      return Math.abs(v - t) < 1000;
+    }, req.from);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

@@ -1,0 +1,189 @@
+// Small local server for the panel test: serves the harness pages, the data source's resource API
+// (`sessions/<id>/replay?from=` as streamed NDJSON) and `/api/ds/query` (markers, sessions, traceSession) from real
+// rrweb recordings. It honours `from` by starting at the nearest full snapshot chunk at or before it, and records
+// which chunks it sent for every replay request.
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { fileURLToPath } from 'node:url';
+
+import { chunkEvents, frameJSON, loadRecording, markersOf, repeatRecording } from './fixtures.mjs';
+
+const uiIcons = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../node_modules/@grafana/ui/dist/public/img/icons'
+);
+
+export function buildSessions() {
+  const demo = loadRecording('rrweb-player-demo-demoit.events.json');
+  const long = repeatRecording(demo, 6);
+  const sessions = {
+    demoit: { events: demo, chunks: chunkEvents(demo, 5), markers: markersOf(demo) },
+    long: { events: long, chunks: chunkEvents(long, 10), markers: markersOf(long, { maxClicks: 5 }) },
+  };
+  for (const [id, s] of Object.entries(sessions)) {
+    s.id = id;
+    s.start = s.events[0].timestamp;
+    s.end = s.events[s.events.length - 1].timestamp;
+  }
+  return sessions;
+}
+
+/** Index of the chunk to start at: the last full-snapshot chunk starting at or before `from`. */
+export function startChunk(chunks, from) {
+  if (from === undefined) {
+    return 0;
+  }
+  let idx = chunks.findIndex((c) => c.fullSnapshot);
+  for (let i = 0; i < chunks.length; i++) {
+    if (chunks[i].fullSnapshot && chunks[i].start <= from) {
+      idx = i;
+    }
+  }
+  return Math.max(0, idx);
+}
+
+export async function startServer({ bundleDir, chunkDelayMs = 15 }) {
+  const sessions = buildSessions();
+  const log = [];
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const page = (script) =>
+    `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/${script}.css"></head>` +
+    `<body style="margin:0"><div id="root"></div><script type="module" src="/${script}.js"></script></body></html>`;
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    try {
+      if (url.pathname === '/' || url.pathname === '/harness.html') {
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end(page('harness'));
+        return;
+      }
+      if (url.pathname === '/reference.html') {
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end(page('reference'));
+        return;
+      }
+      const asset = url.pathname.match(/^\/(harness|reference)\.(js|css)$/);
+      if (asset) {
+        const type = asset[2] === 'js' ? 'text/javascript' : 'text/css';
+        res.writeHead(200, { 'Content-Type': type }).end(readFileSync(path.join(bundleDir, `${asset[1]}.${asset[2]}`)));
+        return;
+      }
+      const icon = url.pathname.match(/^\/public\/build\/img\/icons\/([\w-]+)\/([\w-]+)\.svg$/);
+      if (icon) {
+        try {
+          const file = path.join(uiIcons, icon[1], `${icon[2]}.svg`);
+          res.writeHead(200, { 'Content-Type': 'image/svg+xml' }).end(readFileSync(file));
+        } catch {
+          res.writeHead(404).end();
+        }
+        return;
+      }
+      const rec = url.pathname.match(/^\/recording\/(\w+)$/);
+      if (rec && sessions[rec[1]]) {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(sessions[rec[1]].events));
+        return;
+      }
+      if (url.pathname === '/__log') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(log));
+        return;
+      }
+      const replay = url.pathname.match(/^\/api\/datasources\/uid\/([^/]+)\/resources\/sessions\/([^/]+)\/replay$/);
+      if (replay) {
+        const s = sessions[decodeURIComponent(replay[2])];
+        if (!s) {
+          res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'session not found' }));
+          return;
+        }
+        const fromParam = url.searchParams.get('from');
+        const from = fromParam === null ? undefined : Number(fromParam);
+        const first = startChunk(s.chunks, from);
+        const entry = { session: s.id, from: from ?? null, sent: [] };
+        log.push(entry);
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+        res.write(JSON.stringify({ type: 'meta', sessionId: s.id, start: s.start, end: s.end, from: s.chunks[first].start }) + '\n');
+        let closed = false;
+        req.on('close', () => (closed = true));
+        for (let i = first; i < s.chunks.length && !closed; i++) {
+          const c = s.chunks[i];
+          entry.sent.push({ seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot });
+          // wait for the socket to drain: the client reads progressively, so does the server
+          if (!res.write(JSON.stringify(c) + '\n')) {
+            await new Promise((r) => res.once('drain', r));
+          }
+          await sleep(chunkDelayMs);
+        }
+        res.end();
+        return;
+      }
+      if (url.pathname === '/api/ds/query' && req.method === 'POST') {
+        let body = '';
+        for await (const piece of req) {
+          body += piece;
+        }
+        const { queries } = JSON.parse(body);
+        const results = {};
+        for (const q of queries) {
+          results[q.refId] = { status: 200, frames: [queryFrame(sessions, q)] };
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ results }));
+        return;
+      }
+      res.writeHead(404).end('not found');
+    } catch (e) {
+      if (!res.headersSent) {
+        res.writeHead(500).end(String(e));
+      } else {
+        res.end();
+      }
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sessions,
+    log,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
+  };
+}
+
+function queryFrame(sessions, q) {
+  if (q.queryType === 'markers') {
+    const m = sessions[q.sessionId]?.markers ?? [];
+    const col = (k, type) => ({ type, values: m.map((x) => x[k]) });
+    return frameJSON('markers', {
+      time: col('time', 'time'),
+      offset_ms: col('offset_ms', 'number'),
+      kind: col('kind', 'string'),
+      name: col('name', 'string'),
+      url: col('url', 'string'),
+      detail: col('detail', 'string'),
+      trace_id: col('trace_id', 'string'),
+      span_id: col('span_id', 'string'),
+    });
+  }
+  if (q.queryType === 'traceSession') {
+    const s = sessions.long;
+    const span = s.start + Math.round((s.end - s.start) * 0.7);
+    return frameJSON('trace_session', {
+      trace_id: { type: 'string', values: [q.traceId] },
+      session_id: { type: 'string', values: [s.id] },
+      session_start: { type: 'time', values: [s.start] },
+      session_end: { type: 'time', values: [s.end] },
+      span_time: { type: 'time', values: [span] },
+      offset_ms: { type: 'number', values: [span - s.start] },
+    });
+  }
+  const list = Object.values(sessions);
+  return frameJSON('sessions', {
+    session_id: { type: 'string', values: list.map((s) => s.id) },
+    start: { type: 'time', values: list.map((s) => s.start) },
+    end: { type: 'time', values: list.map((s) => s.end) },
+    entry_url: { type: 'string', values: list.map(() => 'https://demoit.app/') },
+  });
+}
