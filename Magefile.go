@@ -51,8 +51,16 @@ func ClickHouse() error {
 // Demo is the main job: embedded ClickHouse (or $SESSIONREPLAY_CLICKHOUSE_DSN),
 // the schema, the collector with the sessionreplay receiver; it says what runs where.
 func Demo() error {
-	mg.Deps(Collector)
+	mg.Deps(Collector, Recorder)
 	return sh.RunV("go", "run", "./pkg/cmd/sessionreplay", "demo")
+}
+
+// Recorder builds the browser recorder's bundles into recorder/dist.
+func Recorder() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	return sh.RunV("npm", "run", "build", "-w", "recorder")
 }
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed/sessionreplay/pkg/chembed"
+	"github.com/seed/sessionreplay/pkg/demoapp"
 )
 
 func runDemo(ctx context.Context, args []string) error {
@@ -21,6 +22,9 @@ func runDemo(ctx context.Context, args []string) error {
 	opts := schemaFlags(fs)
 	collector := fs.String("collector", "dist/otelcol-sessionreplay", "collector binary with the sessionreplay receiver (built by `go tool mage collector`)")
 	collectorConfig := fs.String("collector-config", "collector-receiver/config/demo.yaml", "collector YAML configuration")
+	shopAddr := fs.String("shop-addr", "127.0.0.1:8080", "address of the demo shop (pages with the recorder, and its backend services)")
+	otlpEndpoint := fs.String("otlp-endpoint", "http://127.0.0.1:4318", "the collector's OTLP/HTTP endpoint, as the shop's pages and services reach it")
+	recorderDir := fs.String("recorder-dir", "recorder/dist", "the recorder's built bundles (npm run build -w recorder)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +63,13 @@ func runDemo(ctx context.Context, args []string) error {
 	} else {
 		running = append(running, fmt.Sprintf("collector: not started (%s not built: run `go tool mage collector`)", *collector))
 	}
+
+	shop, err := demoapp.Start(ctx, demoapp.Config{Addr: *shopAddr, OTLPEndpoint: *otlpEndpoint, RecorderDir: *recorderDir})
+	if err != nil {
+		return fmt.Errorf("demo shop: %w", err)
+	}
+	defer shop.Close(context.Background())
+	running = append(running, fmt.Sprintf("demo shop %s  pages %v record sessions to %s; POST /api/checkout fails in the payments service", shop.URL, demoapp.Paths(), *otlpEndpoint))
 
 	fmt.Println("\nsession replay demo is running:")
 	for _, r := range running {
