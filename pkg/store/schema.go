@@ -33,6 +33,10 @@ type SchemaOptions struct {
 	// Cluster, when set, renders ON CLUSTER, Replicated engines and
 	// Distributed tables (for clusters with Keeper).
 	Cluster string
+	// PerShard, with Cluster, renders the DDL for one shard without ON CLUSTER
+	// and with plain (not Replicated) engines: for clusters without Keeper,
+	// where MigrateShards applies it to every shard itself.
+	PerShard bool
 	// BufferTTL is how long every chunk is kept before a rule retains it.
 	BufferTTL time.Duration
 	// RetentionTTL is how long retained sessions and their metadata are kept.
@@ -188,7 +192,7 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 		BufferSeconds:    int64(o.BufferTTL / time.Second),
 		RetentionSeconds: int64(o.RetentionTTL / time.Second),
 	}
-	if o.Cluster != "" {
+	if o.Cluster != "" && !o.PerShard {
 		data.OnCluster = " ON CLUSTER " + o.Cluster
 	}
 	funcs := template.FuncMap{
@@ -199,7 +203,7 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 			return name
 		},
 		"engine": func(family, version string) string {
-			if o.Cluster != "" {
+			if o.Cluster != "" && !o.PerShard {
 				family = "Replicated" + family
 			}
 			return family + "(" + version + ")"
@@ -246,7 +250,7 @@ func Migrate(ctx context.Context, conn driver.Conn, o SchemaOptions) (applied []
 	}
 	onCluster := ""
 	engine := "ReplacingMergeTree"
-	if o.Cluster != "" {
+	if o.Cluster != "" && !o.PerShard {
 		onCluster = " ON CLUSTER " + o.Cluster
 		engine = "ReplicatedReplacingMergeTree"
 	}
@@ -279,6 +283,23 @@ func Migrate(ctx context.Context, conn driver.Conn, o SchemaOptions) (applied []
 		applied = append(applied, m.version)
 	}
 	return applied, nil
+}
+
+// MigrateShards applies the schema to each shard of a cluster that has no
+// Keeper (ON CLUSTER is refused there): local tables and the Distributed
+// tables over them are created on every shard, so any shard takes inserts and
+// answers queries for the whole cluster.
+func MigrateShards(ctx context.Context, shards []driver.Conn, o SchemaOptions) error {
+	if o.Cluster == "" {
+		return fmt.Errorf("schema: MigrateShards needs a cluster name")
+	}
+	o.PerShard = true
+	for i, conn := range shards {
+		if _, err := Migrate(ctx, conn, o); err != nil {
+			return fmt.Errorf("shard %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // AppliedVersions reads schema_migrations.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -13,10 +15,36 @@ func runMigrate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	dsn := dsnFlag(fs, store.DefaultDSN)
 	opts := schemaFlags(fs)
+	shards := fs.String("shard-dsns", "", "comma-separated DSNs of every shard of -cluster, for clusters without Keeper: the schema is applied to each shard (no ON CLUSTER)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *shards != "" {
+		return migrateShards(ctx, strings.Split(*shards, ","), *opts)
+	}
 	return migrate(ctx, *dsn, *opts)
+}
+
+func migrateShards(ctx context.Context, dsns []string, opts store.SchemaOptions) error {
+	var conns []driver.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for _, dsn := range dsns {
+		conn, db, err := store.Open(ctx, strings.TrimSpace(dsn))
+		if err != nil {
+			return err
+		}
+		conns = append(conns, conn)
+		opts.Database = db
+	}
+	if err := store.MigrateShards(ctx, conns, opts); err != nil {
+		return err
+	}
+	fmt.Printf("schema of %q applied to %d shards of cluster %q (version %d)\n", opts.Database, len(conns), opts.Cluster, store.LatestSchemaVersion())
+	return nil
 }
 
 func migrate(ctx context.Context, dsn string, opts store.SchemaOptions) error {
