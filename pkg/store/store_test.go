@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/fixtures"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -123,10 +124,7 @@ func TestChunksAndSummariesReadBackIdentical(t *testing.T) {
 	w := store.NewWriter(conn, db)
 	r := store.NewReader(conn, db)
 	t0 := recent().Add(123 * time.Millisecond)
-	fixture, err := os.ReadFile("../../../shared/fixtures/rrweb/steel-codesandbox.events.json")
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
+	fixture := fixtures.Read(t, "rrweb", "steel-codesandbox.events.json")
 	chunks := []store.Chunk{sampleChunk("s1", 0, t0, true), sampleChunk("s1", 1, t0.Add(5*time.Second), false)}
 	chunks[1].Data = fixture
 	if err := w.WriteChunks(ctx, store.TableBuffer, chunks); err != nil {
