@@ -33,6 +33,12 @@ export default defineConfig([
       'playwright/.auth/',
       '**/.idea',
       '**/.eslintcache',
+      // other parts of the repository with their own tooling
+      'recorder/',
+      'pkg/',
+      'collector-receiver/',
+      '.data/',
+      'tests/e2e/',
     ],
   },
   ...baseConfig,

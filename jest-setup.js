@@ -1,2 +1,5 @@
-// Jest setup provided by Grafana scaffolding
-import './.config/jest-setup';
+// Jest setup provided by Grafana scaffolding (browser globals): only for the jsdom environment; suites that declare
+// `@jest-environment node` (stream parsing, provisioning) run without it.
+if (typeof window !== 'undefined') {
+  require('./.config/jest-setup');
+}

@@ -2,7 +2,15 @@
 // generally used by snapshots, but can affect specific tests
 process.env.TZ = 'UTC';
 
+const base = require('./.config/jest.config');
+
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
-  ...require('./.config/jest.config'),
+  ...base,
+  testMatch: [...base.testMatch, '<rootDir>/tests/**/*.test.{js,ts}'],
+  transform: {
+    ...base.transform,
+    // ESM-only dependencies shipped as .mjs (d3-color, ...) need a transform on Node 20
+    '^.+\\.mjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
+  },
 };

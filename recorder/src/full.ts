@@ -2,7 +2,6 @@
  * as OTLP/HTTP JSON to `${endpoint}/v1/traces`), for pages without an OTel setup of their own. Every span
  * carries session.id; fetch/XHR to `propagateToOrigins` carry traceparent and baggage with session.id. */
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { DocumentLoadInstrumentation } from '@opentelemetry/instrumentation-document-load';
 import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
@@ -12,6 +11,7 @@ import { BatchSpanProcessor, WebTracerProvider } from '@opentelemetry/sdk-trace-
 import { init as coreInit } from './index';
 import type { RecorderOptions } from './options';
 import { browserResource } from './otlp';
+import { OtlpJsonSpanExporter } from './spanexporter';
 import type { Recorder } from './recorder';
 
 export * from './index';
@@ -49,7 +49,7 @@ export function init(options: FullOptions): Recorder {
     resource,
     spanProcessors: [
       rec.createSpanProcessor(),
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: o.endpoint + '/v1/traces', headers: o.headers || {} }), {
+      new BatchSpanProcessor(new OtlpJsonSpanExporter(o.endpoint + '/v1/traces', o.headers || {}, o.maxQueueBytes, o.debug) as any, {
         scheduledDelayMillis: options.spanFlushIntervalMs ?? 2000,
       }),
     ],

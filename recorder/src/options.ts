@@ -137,54 +137,23 @@ export function resolveOptions(o: RecorderOptions): ResolvedOptions {
   return r;
 }
 
-/** Option names and types that can be given as `data-*` attributes of the script tag. */
-const DATA_TYPES: Record<string, 'n' | 'b' | 's' | 'l'> = {
-  endpoint: 's',
-  serviceName: 's',
-  serviceVersion: 's',
-  environment: 's',
-  checkoutEveryMs: 'n',
-  mousemoveSampleMs: 'n',
-  scrollSampleMs: 'n',
-  recordConsole: 'b',
-  recordCanvas: 'b',
-  maskAllInputs: 'b',
-  maskAllText: 'b',
-  maskTextSelector: 's',
-  maskTextClass: 's',
-  blockSelector: 's',
-  blockClass: 's',
-  ignoreSelector: 's',
-  ignoreClass: 's',
-  stripQueryString: 'b',
-  idleTimeoutMs: 'n',
-  maxSessionMs: 'n',
-  propagateToOrigins: 'l',
-  flushIntervalMs: 'n',
-  maxChunkBytes: 'n',
-  maxBufferedEvents: 'n',
-  maxQueueBytes: 'n',
-  compress: 'b',
-  useWorker: 'b',
-  captureErrors: 'b',
-  autoStart: 'b',
-  storagePrefix: 's',
-  debug: 'b',
-};
+/** Options that can be given as `data-*` attributes of the script tag: every option with a default (typed by
+ * that default) plus these strings. */
+const DATA_STRINGS = ['endpoint', 'serviceName', 'serviceVersion', 'environment', 'maskTextSelector', 'blockSelector', 'ignoreSelector'];
 
 /** Reads options from a script tag's data attributes (`data-endpoint`, `data-service-name`, ...). */
 export function optionsFromDataset(ds: DOMStringMap): Partial<RecorderOptions> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(DATA_TYPES)) {
+  for (const key of DATA_STRINGS.concat(Object.keys(DEFAULTS))) {
     const raw = ds[key];
     if (raw === undefined) continue;
-    const t = DATA_TYPES[key];
+    const d = (DEFAULTS as Record<string, unknown>)[key];
     out[key] =
-      t === 'n'
+      typeof d === 'number'
         ? Number(raw)
-        : t === 'b'
+        : typeof d === 'boolean'
           ? raw === '' || raw === 'true' || raw === '1'
-          : t === 'l'
+          : Array.isArray(d)
             ? raw.split(/[\s,]+/).filter(Boolean)
             : raw;
   }

@@ -31,7 +31,7 @@ export function anyValue(v: AttrValue): OtlpAnyValue | undefined {
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
   if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
-  if (Array.isArray(v)) return { arrayValue: { values: v.map((x) => ({ stringValue: String(x) })) } };
+  if (Array.isArray(v)) return { arrayValue: { values: (v as AttrValue[]).map((x) => anyValue(x) || {}) } };
   return { stringValue: String(v) };
 }
 

@@ -29,6 +29,7 @@ function scriptTag(q) {
     'data-propagate-to-origins': q.get('origins') || '',
     'data-strip-query-string': q.get('strip') || '',
     'data-record-console': 'true',
+    'data-max-buffered-events': q.get('maxbuf') || '',
   };
   const a = Object.entries(attrs)
     .filter(([, v]) => v !== '')
@@ -112,7 +113,9 @@ export async function startServer() {
       const q = url.searchParams;
       if (!q.get('endpoint')) q.set('endpoint', `http://${req.headers.host}`);
       const html = (s) => {
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        const h = { 'Content-Type': 'text/html; charset=utf-8' };
+        if (q.get('csp')) h['Content-Security-Policy'] = "worker-src 'none'";
+        res.writeHead(200, h);
         res.end(s);
       };
       if (p === '/page1.html') return html(page1(q));

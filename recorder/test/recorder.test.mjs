@@ -217,3 +217,46 @@ test('retries with backoff on 503 honouring Retry-After, without losing chunks',
   assert.ok(first > 0);
   await ctx.close();
 });
+
+test('bounded memory: oldest mouse moves dropped first, snapshots kept, dropped count reported', async () => {
+  server.logs.length = 0;
+  const page = await browser.newPage();
+  await page.goto(`${server.origin}/page2.html?maxbuf=40&flush=60000`);
+  await page.waitForFunction(() => window.SessionReplay && window.SessionReplay.getSessionId());
+  await page.evaluate(() => window.SessionReplay.flush());
+  const before = chunks(server.logs).length;
+  await page.evaluate(() => {
+    const r = window.SessionReplay.getRecorder();
+    const t = Date.now();
+    r.onEvent({ type: 4, data: { href: location.href, width: 800, height: 600 }, timestamp: t });
+    r.onEvent({ type: 2, data: { node: { type: 0, childNodes: [], id: 1 }, initialOffset: { left: 0, top: 0 } }, timestamp: t });
+    for (let i = 0; i < 60; i++) r.onEvent({ type: 3, data: { source: 1, positions: [{ x: i, y: i, id: 1, timeOffset: 0 }] }, timestamp: t + i });
+    for (let i = 0; i < 20; i++) r.onEvent({ type: 3, data: { source: 0, adds: [], removes: [], texts: [{ id: 1, value: 'm' + i }], attributes: [] }, timestamp: t + 100 + i });
+  });
+  await page.evaluate(() => window.SessionReplay.flush());
+  await page.close();
+  const c = chunks(server.logs).slice(before);
+  const evs = c.flatMap((x) => x.events);
+  assert.ok(evs.length <= 40, `buffer bounded (${evs.length} events)`);
+  assert.ok(evs.some((e) => e.type === 2) && evs.some((e) => e.type === 4), 'snapshot and meta kept');
+  assert.equal(evs.filter((e) => e.type === 3 && e.data.source === 0).length, 20, 'mutations kept while mouse moves remain to drop');
+  const dropped = Math.max(...c.map((x) => x.attrs['session_replay.dropped_events']));
+  assert.equal(dropped, 62 - evs.length + 20, 'dropped_events counts every dropped event');
+});
+
+test('compression runs in a Blob worker, and on the main thread when CSP forbids workers', async () => {
+  for (const csp of [false, true]) {
+    server.logs.length = 0;
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/page2.html${csp ? '?csp=1' : ''}`);
+    await page.waitForFunction(() => window.SessionReplay && window.SessionReplay.getSessionId());
+    await page.mouse.move(30, 30, { steps: 4 });
+    await page.evaluate(() => window.SessionReplay.flush());
+    const worker = await page.evaluate(() => window.SessionReplay.getRecorder().stats.worker);
+    await page.close();
+    assert.equal(worker, !csp, csp ? 'worker refused by CSP' : 'worker in use');
+    const c = chunks(server.logs);
+    assert.ok(c.length >= 1 && c.every((x) => x.attrs['session_replay.encoding'] === 'gzip'), 'gzip either way');
+    assert.equal(c.sort((a, b) => a.attrs['session_replay.seq'] - b.attrs['session_replay.seq'])[0].events[1].type, 2);
+  }
+});

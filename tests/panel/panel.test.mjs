@@ -102,22 +102,6 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
   const currentMs = (page) =>
     page.locator('[data-testid=replay-current-time]').getAttribute('data-ms').then((v) => Number(v));
 
-  async function setSkipInactivity(page, on) {
-    const input = page.locator('[data-testid=replay-skip]').locator('xpath=ancestor-or-self::*[1]').locator('input').first();
-    const box = page.locator('label', { hasText: 'Skip inactivity' }).first();
-    const checked = await page.evaluate(() => {
-      const el = document.querySelector('input[data-testid=replay-skip], [data-testid=replay-skip] input');
-      return el ? el.checked : null;
-    });
-    if (checked !== on) {
-      if ((await input.count()) > 0) {
-        await input.click({ force: true });
-      } else {
-        await box.click();
-      }
-    }
-  }
-
   test('first frame renders the recorded page (compared with rrweb Replayer rebuilding it directly)', async () => {
     const { page, errors } = await openPanel('session=demoit');
     await page.waitForTimeout(1000);

@@ -1,5 +1,23 @@
 import { isChunk, isMeta, readNdjson } from './stream';
-import type { ReplayChunk, ReplayMeta } from './types';
+import type { ReplayChunk, ReplayMeta, RrwebEvent } from './types';
+
+/** One event too large for a line, sent in pieces (`data` strings concatenate to the event's JSON). */
+interface EventPart {
+  type: 'event_part';
+  windowId: string;
+  seq: number;
+  part: number;
+  parts: number;
+  data: string;
+}
+
+function isEventPart(line: unknown): line is EventPart {
+  return Boolean(line) && (line as EventPart).type === 'event_part' && typeof (line as EventPart).data === 'string';
+}
+
+function isStreamError(line: unknown): line is { type: 'error'; message?: string } {
+  return Boolean(line) && (line as { type?: string }).type === 'error';
+}
 
 export interface LoaderHandlers {
   onMeta(meta: ReplayMeta): void;
@@ -73,16 +91,41 @@ export class ReplayLoader {
       if (!res.body) {
         throw new Error('replay response has no body');
       }
+      let parts: string[] = [];
       for await (const line of readNdjson(res.body)) {
         if (this.finished) {
           return;
         }
+        let chunk: ReplayChunk | undefined;
         if (isMeta(line)) {
           handlers.onMeta(line);
         } else if (isChunk(line)) {
+          chunk = line;
+        } else if (isEventPart(line)) {
+          if (line.part === 0) {
+            parts = [];
+          }
+          parts.push(line.data);
+          if (line.part === line.parts - 1) {
+            const ev = JSON.parse(parts.join('')) as RrwebEvent;
+            parts = [];
+            chunk = {
+              type: 'chunk',
+              windowId: line.windowId,
+              seq: line.seq,
+              start: ev.timestamp,
+              end: ev.timestamp,
+              fullSnapshot: ev.type === 2,
+              events: [ev],
+            };
+          }
+        } else if (isStreamError(line)) {
+          throw new Error(line.message || 'replay stream failed');
+        }
+        if (chunk) {
           this.chunks++;
-          this.loadedUntil = Math.max(this.loadedUntil, line.end);
-          handlers.onChunk(line);
+          this.loadedUntil = Math.max(this.loadedUntil, chunk.end);
+          handlers.onChunk(chunk);
           while (!this.finished && this.loadedUntil > this.wantUntil) {
             await new Promise<void>((resolve) => (this.wake = resolve));
             this.wake = null;

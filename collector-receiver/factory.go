@@ -1,0 +1,106 @@
+// Package sessionreplayreceiver is the OpenTelemetry Collector receiver of
+// the session replay product: an OTLP/HTTP endpoint (/v1/logs, /v1/traces)
+// that stores rrweb replay chunks, session summaries, timeline markers and
+// trace links in ClickHouse, applies targeting/retention rules, and passes
+// traces and logs on to the rest of the pipeline.
+package sessionreplayreceiver
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
+	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+	"github.com/seed/sessionreplay/pkg/store"
+)
+
+// DefaultEndpoint is the standard OTLP/HTTP port.
+const DefaultEndpoint = "localhost:4318"
+
+// NewFactory creates the factory of the sessionreplay receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		receiver.WithLogs(createLogs, metadata.LogsStability),
+		receiver.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	srv := confighttp.NewDefaultServerConfig()
+	srv.NetAddr.Endpoint = DefaultEndpoint
+	srv.MaxRequestBodySize = 20 << 20
+	bc := store.DefaultBatcherConfig()
+	return &Config{
+		ServerConfig: srv,
+		ClickHouse: ClickHouseConfig{
+			Endpoint:     store.DefaultDSN,
+			BufferTTL:    24 * time.Hour,
+			RetentionTTL: 30 * 24 * time.Hour,
+			Timeout:      10 * time.Second,
+		},
+		MaxChunkBytes: 64 << 20,
+		Privacy:       privacy.Config{MaskInputs: true},
+		Sessions: SessionsConfig{
+			IdleTimeout:      30 * time.Minute,
+			MaxSessions:      100000,
+			DecisionCacheTTL: 5 * time.Second,
+			PendingTraceTTL:  5 * time.Minute,
+			MaxPendingTraces: 10000,
+		},
+		Batch: BatchConfig{MaxBytes: bc.MaxBytes, MaxDelay: bc.MaxDelay, MaxQueueBytes: bc.MaxQueueBytes},
+	}
+}
+
+// One receiver (one HTTP server) serves both the logs and the traces
+// pipelines of a configuration: instances are shared by *Config.
+var (
+	sharedMu  sync.Mutex
+	instances = map[*Config]*srReceiver{}
+)
+
+func shared(cfg *Config, set receiver.Settings) (*srReceiver, error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if r, ok := instances[cfg]; ok {
+		r.refs++
+		return r, nil
+	}
+	r, err := newReceiver(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	r.refs = 1
+	r.release = func() {
+		sharedMu.Lock()
+		delete(instances, cfg)
+		sharedMu.Unlock()
+	}
+	instances[cfg] = r
+	return r, nil
+}
+
+func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	r, err := shared(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.nextLogs = next
+	return r, nil
+}
+
+func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
+	r, err := shared(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.nextTraces = next
+	return r, nil
+}

@@ -1,0 +1,691 @@
+package sessionreplayreceiver
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
+	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
+	"github.com/seed/sessionreplay/pkg/store"
+)
+
+// Wire format names (DESIGN.md).
+const (
+	EventNameChunk   = "session_replay.chunk"
+	AttrEventName    = "event.name"
+	AttrSessionID    = "session.id"
+	AttrWindowID     = "session_replay.window_id"
+	AttrSeq          = "session_replay.seq"
+	AttrStart        = "session_replay.start"
+	AttrEnd          = "session_replay.end"
+	AttrFullSnapshot = "session_replay.full_snapshot"
+	AttrEncoding     = "session_replay.encoding"
+	AttrUserAgent    = "user_agent.original"
+	AttrUserID       = "user.id"
+	AttrServiceName  = "service.name"
+	RRWebScope       = "rum.rr-web"
+	RRWebSessionAttr = "rum.sessionId"
+	RRWebEventAttr   = "rr-web.event"
+	RRWebChunkAttr   = "rr-web.chunk"
+	RRWebTotalAttr   = "rr-web.total-chunks"
+	RRWebWindow      = "rr-web"
+	exceptionEvent   = "exception"
+	maxDetail        = 8192
+)
+
+var countryAttrs = []string{"geo.country.iso_code", "client.geo.country_iso_code"}
+
+// summaryAttrs are resource attributes copied into the session's attributes map.
+var summaryAttrs = []string{"service.version", "deployment.environment.name", "deployment.environment", "browser.language", "browser.platform", "browser.mobile"}
+
+type logsResult struct {
+	forward  plog.Logs
+	rejected int
+	message  string
+}
+
+// chunkIn is a replay chunk before privacy and summary.
+type chunkIn struct {
+	sessionID string
+	windowID  string
+	seq       uint64
+	start     int64 // unix ms from attributes (0: from events)
+	end       int64
+	data      []byte
+	events    []rrweb.Event // rr-web format: already parsed
+	service   string
+	res       pcommon.Resource
+	attrs     pcommon.Map
+}
+
+type rrGroup struct {
+	res    pcommon.Resource
+	attrs  pcommon.Map
+	events []rrweb.Event
+	minIdx int64
+	hasIdx bool
+}
+
+// request collects the rows and decisions of one OTLP request.
+type request struct {
+	r        *srReceiver
+	now      time.Time
+	batch    store.Batch
+	decs     []store.Decision // claimed by this request
+	sessions map[string]bool  // sessions seen (for sampling)
+	rejected int
+	msgs     []string
+}
+
+func (r *srReceiver) newRequest() *request {
+	return &request{r: r, now: time.Now(), sessions: map[string]bool{}}
+}
+
+func (q *request) reject(format string, a ...any) {
+	q.rejected++
+	if len(q.msgs) < 5 {
+		q.msgs = append(q.msgs, fmt.Sprintf(format, a...))
+	}
+}
+
+func (q *request) message() string {
+	m := strings.Join(q.msgs, "; ")
+	if q.rejected > len(q.msgs) {
+		m += fmt.Sprintf(" (and %d more)", q.rejected-len(q.msgs))
+	}
+	return m
+}
+
+// retain claims a decision for this request (written with its rows).
+func (q *request) retain(session, rule string, t time.Time, traceID string) {
+	if q.r.state.claim(session, rule) {
+		q.decs = append(q.decs, store.Decision{SessionID: session, Rule: rule, TriggerTime: t, TraceID: traceID})
+	}
+}
+
+// seen notes a session of this request and applies sampling to new ones.
+func (q *request) seen(session string) *sessState {
+	st, isNew := q.r.state.touch(session, q.now)
+	if !q.sessions[session] {
+		q.sessions[session] = true
+		if isNew {
+			for _, name := range q.r.rules.Sample(session) {
+				q.retain(session, name, q.now, "")
+			}
+		}
+	}
+	return st
+}
+
+// commit writes the request's rows; on failure the claimed decisions are
+// released so a retry makes them again.
+func (q *request) commit(ctx context.Context, bytes int) error {
+	q.batch.Decisions = append(q.batch.Decisions, q.decs...)
+	if q.batch.Len() == 0 {
+		return nil
+	}
+	err := q.r.batcher.Add(ctx, &q.batch, bytes+256*q.batch.Len())
+	if err != nil {
+		for _, d := range q.decs {
+			q.r.state.unclaim(d.SessionID, d.Rule)
+		}
+		return err
+	}
+	q.r.state.committed(q.decs)
+	return nil
+}
+
+// ---- logs ----
+
+func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult, *httpError) {
+	q := r.newRequest()
+	var chunks []chunkIn
+	groups := map[string]*rrGroup{}
+	var groupOrder []string
+	forwardChunks := r.cfg.ForwardReplayChunks
+
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		res := rl.Resource()
+		service := str(res.Attributes(), AttrServiceName)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			rrScope := sl.Scope().Name() == RRWebScope
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				attrs := lr.Attributes()
+				name := lr.EventName()
+				if name == "" {
+					name = str(attrs, AttrEventName)
+				}
+				switch {
+				case name == EventNameChunk:
+					c, err := chunkFromRecord(lr, res, service)
+					if err != nil {
+						q.reject("replay chunk: %v", err)
+						r.refused(ctx, 1, "malformed")
+						return true
+					}
+					chunks = append(chunks, c)
+					return !forwardChunks
+				case rrScope || has(attrs, RRWebEventAttr):
+					if err := r.rrwebRecord(q, groups, &groupOrder, lr, res); err != nil {
+						q.reject("rr-web event: %v", err)
+						r.refused(ctx, 1, "malformed")
+						return true
+					}
+					return !forwardChunks
+				default:
+					r.logRecord(ctx, q, rl, sl, lr, name, service)
+					return false
+				}
+			})
+		}
+	}
+	for _, sid := range groupOrder {
+		g := groups[sid]
+		chunks = append(chunks, chunkIn{sessionID: sid, windowID: RRWebWindow, seq: uint64(g.minIdx), events: g.events,
+			res: g.res, attrs: g.attrs, service: str(g.res.Attributes(), AttrServiceName)})
+	}
+
+	bytes := 0
+	if len(chunks) > 0 {
+		ids := make([]string, 0, len(chunks))
+		for i := range chunks {
+			q.seen(chunks[i].sessionID)
+			ids = append(ids, chunks[i].sessionID)
+		}
+		retained, err := r.state.decided(ctx, ids)
+		if err != nil {
+			r.refused(ctx, len(chunks), "clickhouse")
+			q.release()
+			return logsResult{}, storeError(err)
+		}
+		for _, d := range q.decs {
+			retained[d.SessionID] = true
+		}
+		for i := range chunks {
+			n, err := r.chunk(q, &chunks[i], retained[chunks[i].sessionID])
+			if err != nil {
+				q.reject("replay chunk of session %s seq %d: %v", chunks[i].sessionID, chunks[i].seq, err)
+				r.refused(ctx, 1, "malformed")
+				continue
+			}
+			bytes += n
+		}
+	}
+	if err := q.commit(ctx, bytes); err != nil {
+		r.refused(ctx, len(q.batch.Buffered)+len(q.batch.Retained), "unavailable")
+		return logsResult{}, storeError(err)
+	}
+	if n := len(q.batch.Buffered) + len(q.batch.Retained); n > 0 {
+		r.tb.ReceiverSessionreplayChunksAccepted.Add(ctx, int64(n))
+		r.tb.ReceiverSessionreplayChunkBytes.Add(ctx, int64(bytes))
+	}
+	return logsResult{forward: ld, rejected: q.rejected, message: q.message()}, nil
+}
+
+// release gives back decisions claimed by a request that fails before commit.
+func (q *request) release() {
+	for _, d := range q.decs {
+		q.r.state.unclaim(d.SessionID, d.Rule)
+	}
+}
+
+func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (chunkIn, error) {
+	attrs := lr.Attributes()
+	c := chunkIn{res: res, attrs: attrs, service: service}
+	c.sessionID = sessionIDOf(attrs, res.Attributes())
+	if c.sessionID == "" {
+		return c, fmt.Errorf("missing %s attribute", AttrSessionID)
+	}
+	c.windowID = str(attrs, AttrWindowID)
+	seq, ok := intAttr(attrs, AttrSeq)
+	if !ok || seq < 0 {
+		return c, fmt.Errorf("missing or negative %s attribute", AttrSeq)
+	}
+	c.seq = uint64(seq)
+	c.start, _ = intAttr(attrs, AttrStart)
+	c.end, _ = intAttr(attrs, AttrEnd)
+	body := lr.Body()
+	encoding := str(attrs, AttrEncoding)
+	switch body.Type() {
+	case pcommon.ValueTypeBytes:
+		c.data = body.Bytes().AsRaw()
+	case pcommon.ValueTypeStr:
+		c.data = []byte(body.Str())
+		if encoding == "gzip" {
+			return c, fmt.Errorf("%s is gzip but the body is a string", AttrEncoding)
+		}
+	default:
+		return c, fmt.Errorf("body must be bytes (gzip JSON) or a string (JSON), got %s", body.Type())
+	}
+	if encoding != "" && encoding != "gzip" && encoding != "json" {
+		return c, fmt.Errorf("unknown %s %q (want gzip or json)", AttrEncoding, encoding)
+	}
+	if encoding == "" && rrweb.IsGzip(c.data) {
+		encoding = "gzip"
+	}
+	// gzip bodies are decoded in chunk(), under max_chunk_bytes.
+	return c, nil
+}
+
+// rrwebRecord collects one rr-web.* record (one rrweb event, or a part of one).
+func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *[]string, lr plog.LogRecord, res pcommon.Resource) error {
+	attrs := lr.Attributes()
+	sid := str(res.Attributes(), RRWebSessionAttr)
+	if sid == "" {
+		sid = sessionIDOf(attrs, res.Attributes())
+	}
+	if sid == "" {
+		return fmt.Errorf("missing resource attribute %s", RRWebSessionAttr)
+	}
+	var body []byte
+	switch lr.Body().Type() {
+	case pcommon.ValueTypeStr:
+		body = []byte(lr.Body().Str())
+	case pcommon.ValueTypeBytes:
+		body = lr.Body().Bytes().AsRaw()
+	default:
+		return fmt.Errorf("body must be the event's JSON, got %s", lr.Body().Type())
+	}
+	idx, hasIdx := intAttr(attrs, RRWebEventAttr)
+	if total, ok := intAttr(attrs, RRWebTotalAttr); ok && total > 1 {
+		part, _ := intAttr(attrs, RRWebChunkAttr)
+		if !hasIdx {
+			return fmt.Errorf("split event without %s", RRWebEventAttr)
+		}
+		body = r.state.rrPart(sid, idx, part, total, body)
+		if body == nil {
+			return nil // waiting for the other parts
+		}
+	}
+	ev, err := rrweb.ParseEvent(body)
+	if err != nil {
+		return err
+	}
+	ev.Raw = append([]byte(nil), ev.Raw...)
+	ev.Data = append([]byte(nil), ev.Data...)
+	g := groups[sid]
+	if g == nil {
+		g = &rrGroup{res: res, attrs: attrs}
+		groups[sid] = g
+		*order = append(*order, sid)
+	}
+	g.events = append(g.events, ev)
+	if !hasIdx {
+		idx = ev.Timestamp
+	}
+	if !g.hasIdx || idx < g.minIdx {
+		g.minIdx, g.hasIdx = idx, true
+	}
+	return nil
+}
+
+// chunk decodes, masks and summarises one chunk and adds its rows.
+func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
+	events := c.events
+	var orig []byte
+	if events == nil {
+		data, err := rrweb.DecodeBody(c.data, "", r.cfg.MaxChunkBytes)
+		if err != nil {
+			return 0, err
+		}
+		if events, err = rrweb.Parse(data); err != nil {
+			return 0, err
+		}
+		orig = data
+	}
+	if len(events) == 0 {
+		return 0, fmt.Errorf("empty chunk")
+	}
+	st := q.seen(c.sessionID)
+	st.mu.Lock()
+	_, err := r.masker.Apply(events, r.state.privacyState(st, c.windowID))
+	st.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	stats := rrweb.Summarize(events)
+	data, err := rrweb.Encode(events, orig)
+	if err != nil {
+		return 0, err
+	}
+	// data is ours (pdata's AsRaw and Str conversions copy): scrub in place.
+	privacy.ScrubCards(data)
+
+	start, end := stats.Start, stats.End
+	if c.start > 0 {
+		start = c.start
+	}
+	if c.end > 0 {
+		end = c.end
+	}
+	if end < start {
+		end = start
+	}
+	if start == 0 {
+		start = q.now.UnixMilli()
+		end = start
+	}
+	ch := store.Chunk{SessionID: c.sessionID, WindowID: c.windowID, Seq: c.seq, Start: time.UnixMilli(start).UTC(), End: time.UnixMilli(end).UTC(),
+		EventCount: uint32(len(events)), FullSnapshot: stats.FullSnapshot || boolAttr(c.attrs, AttrFullSnapshot), ServiceName: c.service, Data: data}
+	if retained {
+		q.batch.Retained = append(q.batch.Retained, ch)
+	} else {
+		q.batch.Buffered = append(q.batch.Buffered, ch)
+	}
+
+	resAttrs := c.res.Attributes()
+	ua := first(c.attrs, resAttrs, AttrUserAgent)
+	info := r.state.userAgent(ua)
+	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
+		Events: uint64(len(events)), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
+		Inputs: uint64(stats.Inputs), RageClicks: uint64(stats.RageClicks), URLs: stats.URLs, UserID: first(c.attrs, resAttrs, AttrUserID),
+		ServiceName: c.service, Device: info.Device, OS: info.OS, Browser: info.Browser, UserAgent: ua, Attributes: r.sessionAttrs(resAttrs)}
+	if len(stats.URLs) > 0 {
+		sum.EntryURL = stats.URLs[0]
+	}
+	for _, k := range countryAttrs {
+		if v := first(c.attrs, resAttrs, k); v != "" {
+			sum.Country = v
+			break
+		}
+	}
+	q.batch.Sessions = append(q.batch.Sessions, sum)
+	for _, m := range stats.Markers {
+		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(m.Time).UTC(), Kind: m.Kind,
+			Name: m.Name, URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
+			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(c.seq, 10), strconv.Itoa(m.Index), m.Kind)})
+	}
+	r.state.update(c.sessionID, q.now, func(f *rules.Facts) {
+		for _, u := range stats.URLs {
+			if len(f.URLs) < 1000 {
+				f.URLs[u] = true
+			}
+		}
+		for _, t := range stats.CustomTags {
+			if len(f.Events) < 1000 {
+				f.Events[t] = true
+			}
+		}
+		f.RageClicks += stats.RageClicks
+		s, e := time.UnixMilli(start), time.UnixMilli(end)
+		if f.Start.IsZero() || s.Before(f.Start) {
+			f.Start = s
+		}
+		if e.After(f.End) {
+			f.End = e
+		}
+	})
+	return len(data), nil
+}
+
+func (r *srReceiver) sessionAttrs(res pcommon.Map) map[string]string {
+	out := map[string]string{}
+	for _, k := range summaryAttrs {
+		if r.masker.DropsAttribute(k) {
+			continue
+		}
+		if v, ok := res.Get(k); ok {
+			out[k] = v.AsString()
+		}
+	}
+	return out
+}
+
+// logRecord handles a log that is not replay data: errors, custom events,
+// trace links, log rules. The record itself is forwarded.
+func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, name, service string) {
+	attrs, resAttrs := lr.Attributes(), rl.Resource().Attributes()
+	sid := sessionIDOf(attrs, resAttrs)
+	t := lr.Timestamp().AsTime()
+	if lr.Timestamp() == 0 {
+		t = lr.ObservedTimestamp().AsTime()
+		if lr.ObservedTimestamp() == 0 {
+			t = q.now
+		}
+	}
+	t = t.UTC()
+	traceID, spanID := "", ""
+	if !lr.TraceID().IsEmpty() {
+		traceID = lr.TraceID().String()
+	}
+	if !lr.SpanID().IsEmpty() {
+		spanID = lr.SpanID().String()
+	}
+	isErr := name == exceptionEvent || has(attrs, "exception.type") || has(attrs, "exception.message")
+	if sid != "" {
+		q.seen(sid)
+		if traceID != "" {
+			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
+			r.state.linkTrace(traceID, sid)
+		}
+		url := first(attrs, resAttrs, "url.full")
+		switch {
+		case isErr:
+			typ := str(attrs, "exception.type")
+			if typ == "" {
+				typ = "exception"
+			}
+			detail := str(attrs, "exception.message")
+			if stack := str(attrs, "exception.stacktrace"); stack != "" {
+				detail += "\n" + stack
+			}
+			if detail == "" {
+				detail = lr.Body().AsString()
+			}
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: typ, URL: url,
+				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID,
+				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)})
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
+			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
+		case name != "":
+			body := lr.Body().AsString()
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindCustom, Name: name, URL: url,
+				Detail: clip(privacy.ScrubCardsString(body)), TraceID: traceID, SpanID: spanID,
+				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
+			r.state.update(sid, q.now, func(f *rules.Facts) {
+				if len(f.Events) < 1000 {
+					f.Events[name] = true
+				}
+			})
+		}
+	}
+	for _, rule := range r.rules.MatchLog(ctx, rl, sl, lr) {
+		if sid != "" {
+			q.retain(sid, rule, t, traceID)
+		} else if traceID != "" {
+			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+		}
+	}
+}
+
+// ---- traces ----
+
+func (r *srReceiver) consumeTraces(ctx context.Context, td ptrace.Traces) *httpError {
+	q := r.newRequest()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		resAttrs := rs.Resource().Attributes()
+		service := str(resAttrs, AttrServiceName)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				r.span(ctx, q, rs, ss, span, service)
+			}
+		}
+	}
+	if err := q.commit(ctx, 0); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, service string) {
+	attrs := span.Attributes()
+	sid := sessionIDOf(attrs, rs.Resource().Attributes())
+	traceID, spanID := "", ""
+	if !span.TraceID().IsEmpty() {
+		traceID = span.TraceID().String()
+	}
+	if !span.SpanID().IsEmpty() {
+		spanID = span.SpanID().String()
+	}
+	t := span.StartTimestamp().AsTime().UTC()
+	if span.StartTimestamp() == 0 {
+		t = q.now
+	}
+	isErr := span.Status().Code() == ptrace.StatusCodeError
+	if sid != "" {
+		q.seen(sid)
+		if traceID != "" {
+			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
+			r.state.linkTrace(traceID, sid)
+		}
+		url := str(attrs, "url.full")
+		if url == "" {
+			url = str(attrs, "http.url")
+		}
+		if isErr {
+			detail := span.Status().Message()
+			evs := span.Events()
+			for e := 0; e < evs.Len(); e++ {
+				if evs.At(e).Name() == exceptionEvent {
+					detail = strings.TrimSpace(detail + "\n" + str(evs.At(e).Attributes(), "exception.type") + ": " + str(evs.At(e).Attributes(), "exception.message"))
+				}
+			}
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: span.Name(), URL: url,
+				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
+			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
+		}
+		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
+			status := str(attrs, "http.response.status_code")
+			if status == "" {
+				status = str(attrs, "http.status_code")
+			}
+			method := str(attrs, "http.request.method")
+			if method == "" {
+				method = str(attrs, "http.method")
+			}
+			dur := span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime())
+			detail := fmt.Sprintf(`{"method":%q,"status":%q,"duration_ms":%d}`, method, status, dur.Milliseconds())
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindRequest, Name: span.Name(), URL: url,
+				Detail: detail, TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "request")})
+		}
+	}
+	for _, rule := range r.rules.MatchSpan(ctx, rs, ss, span) {
+		if sid != "" {
+			q.retain(sid, rule, t, traceID)
+		} else if traceID != "" {
+			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+		}
+	}
+}
+
+// ---- helpers ----
+
+// sessionIDOf finds the session id: the record/span attribute session.id
+// (set by the web SDK, or copied from W3C baggage by a backend), its
+// baggage-prefixed form, then the resource.
+func sessionIDOf(attrs, res pcommon.Map) string {
+	for _, k := range []string{AttrSessionID, "baggage.session.id"} {
+		if v := str(attrs, k); v != "" {
+			return v
+		}
+	}
+	for _, k := range []string{AttrSessionID, RRWebSessionAttr} {
+		if v := str(res, k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func str(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		if v.Type() == pcommon.ValueTypeStr {
+			return v.Str()
+		}
+		return v.AsString()
+	}
+	return ""
+}
+
+func first(a, b pcommon.Map, k string) string {
+	if v := str(a, k); v != "" {
+		return v
+	}
+	return str(b, k)
+}
+
+func has(m pcommon.Map, k string) bool {
+	_, ok := m.Get(k)
+	return ok
+}
+
+func intAttr(m pcommon.Map, k string) (int64, bool) {
+	v, ok := m.Get(k)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		return int64(v.Double()), true
+	case pcommon.ValueTypeStr:
+		n, err := strconv.ParseInt(v.Str(), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func boolAttr(m pcommon.Map, k string) bool {
+	v, ok := m.Get(k)
+	if !ok {
+		return false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeStr:
+		return v.Str() == "true"
+	}
+	return false
+}
+
+func clip(s string) string {
+	if len(s) > maxDetail {
+		return s[:maxDetail]
+	}
+	return s
+}
+
+// eventID is a deterministic marker id: the same source always hashes the same.
+func eventID(parts ...string) uint64 {
+	h := fnv.New64a()
+	var l [8]byte
+	for _, p := range parts {
+		binary.LittleEndian.PutUint64(l[:], uint64(len(p)))
+		_, _ = h.Write(l[:])
+		_, _ = h.Write([]byte(p))
+	}
+	return h.Sum64()
+}

@@ -1,0 +1,398 @@
+package sessionreplayreceiver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
+	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
+	"github.com/seed/sessionreplay/pkg/store"
+)
+
+type srReceiver struct {
+	cfg        *Config
+	set        receiver.Settings
+	logger     *zap.Logger
+	nextLogs   consumer.Logs
+	nextTraces consumer.Traces
+	tb         *metadata.TelemetryBuilder
+	masker     *privacy.Masker
+	rules      *rules.Set
+
+	refs    int
+	release func()
+
+	mu       sync.Mutex // start/stop
+	started  bool
+	stopped  bool
+	server   *http.Server
+	serverWG sync.WaitGroup
+
+	conn    driver.Conn
+	db      string
+	writer  *store.Writer
+	reader  *store.Reader
+	batcher *store.Batcher
+	state   *engine
+}
+
+func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	m, err := privacy.New(cfg.Privacy)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: %w", err)
+	}
+	rs, err := rules.Compile(cfg.Rules, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &srReceiver{cfg: cfg, set: set, logger: set.Logger, tb: tb, masker: m, rules: rs}, nil
+}
+
+// Start connects to ClickHouse (creating the schema when asked), starts the
+// batcher, the session engine and the HTTP server. It runs once for both
+// pipelines.
+func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return nil
+	}
+	r.started = true
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.ClickHouse.Timeout)
+	defer cancel()
+	conn, db, err := store.Open(cctx, r.cfg.ClickHouse.Endpoint)
+	if err != nil {
+		return fmt.Errorf("sessionreplay: clickhouse.endpoint: %w", err)
+	}
+	r.conn, r.db = conn, db
+	if r.cfg.CreateSchema {
+		applied, err := store.Migrate(cctx, conn, r.cfg.schemaOptions(db))
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("sessionreplay: create_schema: %w", err)
+		}
+		if len(applied) > 0 {
+			r.logger.Info("ClickHouse schema migrated", zap.String("database", db), zap.Any("versions", applied))
+		}
+	}
+	r.writer = store.NewWriter(conn, db)
+	r.reader = store.NewReader(conn, db)
+	r.batcher = store.NewBatcher(r.writer, store.BatcherConfig{
+		MaxBytes:      r.cfg.Batch.MaxBytes,
+		MaxDelay:      r.cfg.Batch.MaxDelay,
+		MaxQueueBytes: r.cfg.Batch.MaxQueueBytes,
+		OnFlush: func(rows, bytes int, took time.Duration, err error) {
+			r.tb.ReceiverSessionreplayBatchLatency.Record(context.Background(), float64(took.Microseconds())/1000)
+			if err != nil {
+				r.logger.Warn("ClickHouse batch write failed", zap.Int("rows", rows), zap.Error(err))
+			}
+		},
+	})
+	r.state = newEngine(r)
+	r.state.start()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/logs", r.handleLogs)
+	mux.HandleFunc("/v1/traces", r.handleTraces)
+	srv, err := r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux,
+		confighttpErrorHandler())
+	if err != nil {
+		return fmt.Errorf("sessionreplay: http server: %w", err)
+	}
+	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("sessionreplay: endpoint %s: %w", r.cfg.NetAddr.Endpoint, err)
+	}
+	r.server = srv
+	r.logger.Info("sessionreplay receiver listening", zap.String("endpoint", ln.Addr().String()), zap.String("database", db))
+	r.serverWG.Add(1)
+	go func() {
+		defer r.serverWG.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops the server once every pipeline has shut its instance down.
+func (r *srReceiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refs--
+	if r.refs > 0 || r.stopped {
+		return nil
+	}
+	r.stopped = true
+	if r.release != nil {
+		r.release()
+	}
+	var errs []error
+	if r.server != nil {
+		errs = append(errs, r.server.Shutdown(ctx))
+		r.serverWG.Wait()
+	}
+	if r.state != nil {
+		r.state.stop(ctx)
+	}
+	if r.batcher != nil {
+		errs = append(errs, r.batcher.Close(ctx))
+	}
+	if r.conn != nil {
+		errs = append(errs, r.conn.Close())
+	}
+	r.tb.Shutdown()
+	return errors.Join(errs...)
+}
+
+// ---- HTTP ----
+
+const (
+	pbContentType   = "application/x-protobuf"
+	jsonContentType = "application/json"
+)
+
+type httpError struct {
+	code       int
+	retryAfter int
+	msg        string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) *httpError {
+	return &httpError{code: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+}
+
+func contentType(req *http.Request) (string, bool) {
+	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil {
+		return "", false
+	}
+	switch mt {
+	case pbContentType, jsonContentType:
+		return mt, true
+	}
+	return "", false
+}
+
+func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (string, []byte, bool) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeStatus(w, jsonContentType, &httpError{code: http.StatusMethodNotAllowed, msg: req.Method + " not allowed, use POST"})
+		return "", nil, false
+	}
+	ct, ok := contentType(req)
+	if !ok {
+		writeStatus(w, jsonContentType, &httpError{code: http.StatusUnsupportedMediaType,
+			msg: fmt.Sprintf("unsupported Content-Type %q, want %s or %s", req.Header.Get("Content-Type"), pbContentType, jsonContentType)})
+		return "", nil, false
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeStatus(w, ct, &httpError{code: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("request body over max_request_body_size (%d bytes)", mbe.Limit)})
+			return "", nil, false
+		}
+		writeStatus(w, ct, badRequest("reading request body: %v", err))
+		return "", nil, false
+	}
+	if ct == jsonContentType && bytes.Contains(body, []byte(`"instrumentationLibrary`)) {
+		// OTLP/JSON before 0.17 (old browser SDKs): rename to scope*.
+		body = bytes.ReplaceAll(body, []byte(`"instrumentationLibrarySpans"`), []byte(`"scopeSpans"`))
+		body = bytes.ReplaceAll(body, []byte(`"instrumentationLibraryLogs"`), []byte(`"scopeLogs"`))
+		body = bytes.ReplaceAll(body, []byte(`"instrumentationLibrary"`), []byte(`"scope"`))
+	}
+	return ct, body, true
+}
+
+func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
+	ct, body, ok := r.readRequest(w, req)
+	if !ok {
+		return
+	}
+	ereq := plogotlp.NewExportRequest()
+	var err error
+	if ct == pbContentType {
+		err = ereq.UnmarshalProto(body)
+	} else {
+		err = ereq.UnmarshalJSON(body)
+	}
+	if err != nil {
+		writeStatus(w, ct, badRequest("malformed OTLP logs request (%s): %v", ct, err))
+		return
+	}
+	ld := ereq.Logs()
+	res, herr := r.consumeLogs(req.Context(), ld)
+	if herr != nil {
+		writeStatus(w, ct, herr)
+		return
+	}
+	if r.nextLogs != nil && res.forward.LogRecordCount() > 0 {
+		if err := r.nextLogs.ConsumeLogs(req.Context(), res.forward); err != nil {
+			writeStatus(w, ct, consumerError(err))
+			return
+		}
+	}
+	resp := plogotlp.NewExportResponse()
+	if res.rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
+		resp.PartialSuccess().SetErrorMessage(res.message)
+	}
+	var out []byte
+	if ct == pbContentType {
+		out, err = resp.MarshalProto()
+	} else {
+		out, err = resp.MarshalJSON()
+	}
+	writeBody(w, ct, http.StatusOK, out, err)
+}
+
+func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
+	ct, body, ok := r.readRequest(w, req)
+	if !ok {
+		return
+	}
+	ereq := ptraceotlp.NewExportRequest()
+	var err error
+	if ct == pbContentType {
+		err = ereq.UnmarshalProto(body)
+	} else {
+		err = ereq.UnmarshalJSON(body)
+	}
+	if err != nil {
+		writeStatus(w, ct, badRequest("malformed OTLP traces request (%s): %v", ct, err))
+		return
+	}
+	td := ereq.Traces()
+	if herr := r.consumeTraces(req.Context(), td); herr != nil {
+		writeStatus(w, ct, herr)
+		return
+	}
+	if r.nextTraces != nil && td.SpanCount() > 0 {
+		if err := r.nextTraces.ConsumeTraces(req.Context(), td); err != nil {
+			writeStatus(w, ct, consumerError(err))
+			return
+		}
+	}
+	resp := ptraceotlp.NewExportResponse()
+	var out []byte
+	if ct == pbContentType {
+		out, err = resp.MarshalProto()
+	} else {
+		out, err = resp.MarshalJSON()
+	}
+	writeBody(w, ct, http.StatusOK, out, err)
+}
+
+func consumerError(err error) *httpError {
+	if consumererror.IsPermanent(err) {
+		return &httpError{code: http.StatusBadRequest, msg: "next consumer refused the data: " + err.Error()}
+	}
+	return &httpError{code: http.StatusServiceUnavailable, retryAfter: 1, msg: "next consumer: " + err.Error()}
+}
+
+// storeError maps a write failure to a retryable status.
+func storeError(err error) *httpError {
+	switch {
+	case errors.Is(err, store.ErrQueueFull):
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 1, msg: "sessionreplay: write queue full, retry later"}
+	case errors.Is(err, store.ErrClosed):
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 5, msg: "sessionreplay: shutting down, retry later"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 1, msg: "sessionreplay: write not confirmed in time, retry"}
+	}
+	return &httpError{code: http.StatusServiceUnavailable, retryAfter: 5, msg: "sessionreplay: ClickHouse unavailable, retry later: " + err.Error()}
+}
+
+func writeStatus(w http.ResponseWriter, ct string, e *httpError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(e.retryAfter))
+	}
+	st := &spb.Status{Code: grpcCode(e.code), Message: e.msg}
+	var out []byte
+	var err error
+	if ct == pbContentType {
+		out, err = proto.Marshal(st)
+	} else {
+		ct = jsonContentType
+		out, err = protojson.Marshal(st)
+	}
+	writeBody(w, ct, e.code, out, err)
+}
+
+func grpcCode(httpCode int) int32 {
+	switch httpCode {
+	case http.StatusBadRequest:
+		return 3 // InvalidArgument
+	case http.StatusRequestEntityTooLarge:
+		return 8 // ResourceExhausted
+	case http.StatusServiceUnavailable:
+		return 14 // Unavailable
+	case http.StatusUnauthorized:
+		return 16
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return 12 // Unimplemented
+	}
+	return 13
+}
+
+func writeBody(w http.ResponseWriter, ct string, code int, body []byte, err error) {
+	if err != nil {
+		code, ct, body = http.StatusInternalServerError, jsonContentType, []byte(`{"code":13,"message":"failed to marshal response"}`)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// confighttpErrorHandler renders errors of confighttp's own layers
+// (decompression, auth) as OTLP Status messages.
+func confighttpErrorHandler() confighttp.ToServerOption {
+	return confighttp.WithErrorHandler(func(w http.ResponseWriter, req *http.Request, msg string, code int) {
+		ct, ok := contentType(req)
+		if !ok {
+			ct = jsonContentType
+		}
+		writeStatus(w, ct, &httpError{code: code, msg: msg})
+	})
+}
+
+// metric helpers
+
+func (r *srReceiver) refused(ctx context.Context, n int, reason string) {
+	if n > 0 {
+		r.tb.ReceiverSessionreplayChunksRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+	}
+}
