@@ -47,7 +47,7 @@ func (d *Datasource) health(ctx context.Context) (string, bool) {
 	}
 	latest := store.LatestSchemaVersion()
 	if tables == 0 {
-		return fmt.Sprintf("database %q has no %s table (schema version 0 < %d): run the migrations", s.Database, store.TableMigrations, latest), false
+		return fmt.Sprintf("schema version 0 < %d in database %q (no %s table): run the migrations", latest, s.Database, store.TableMigrations), false
 	}
 	applied, err := store.AppliedVersions(ctx, d.conn, s.Database)
 	if err != nil {

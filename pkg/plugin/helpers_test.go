@@ -55,15 +55,15 @@ func newDS(t testing.TB, db string, jsonData map[string]any) *Datasource {
 
 // fx describes one session built from a real rrweb recording.
 type fx struct {
-	ID, File                              string
-	UserID, Device, OS, Browser, Country  string
-	Service                               string
-	Attrs                                 map[string]string
-	Start                                 time.Time
-	Errors                                int    // error markers + trace links
-	Retained                              string // rule, "" = buffered only
-	ChunkEvents                           int    // events per chunk (default 50)
-	Checkout                              bool   // a second full snapshot mid-session
+	ID, File                             string
+	UserID, Device, OS, Browser, Country string
+	Service                              string
+	Attrs                                map[string]string
+	Start                                time.Time
+	Errors                               int    // error markers + trace links
+	Retained                             string // rule, "" = buffered only
+	ChunkEvents                          int    // events per chunk (default 50)
+	Checkout                             bool   // a second full snapshot mid-session
 }
 
 type rrEvent struct {
@@ -314,3 +314,13 @@ func callResource(t testing.TB, ds *Datasource, path string) resourceResult {
 }
 
 func recent() time.Time { return time.Now().Add(-3 * time.Hour).Truncate(time.Second).UTC() }
+
+// httpAddr is the HTTP interface of the server under test.
+func httpAddr(t testing.TB) string {
+	t.Helper()
+	s := chembedtest.Server()
+	if s == nil {
+		t.Fatal("the HTTP protocol test needs the embedded server")
+	}
+	return s.HTTPAddr()
+}

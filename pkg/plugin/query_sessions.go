@@ -40,9 +40,9 @@ func sessionsFrame(rows []store.SessionRow) *data.Frame {
 	var (
 		ids, users, devices, oss, browsers, countries, entries, rules = make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		starts, ends                      = make([]time.Time, n), make([]time.Time, n)
-		durations, actives                = make([]int64, n), make([]int64, n)
-		pages, clicks, errs               = make([]int64, n), make([]int64, n), make([]int64, n)
+		starts, ends        = make([]time.Time, n), make([]time.Time, n)
+		durations, actives  = make([]int64, n), make([]int64, n)
+		pages, clicks, errs = make([]int64, n), make([]int64, n), make([]int64, n)
 	)
 	for i, r := range rows {
 		ids[i], starts[i], ends[i] = r.SessionID, r.Start, r.End

@@ -154,7 +154,7 @@ Most of the gap to plain rrweb with its defaults comes from rrweb's own \`blockS
 recorder's own cost (emit handler, buffering, worker compression and shipping). Timings on 2 shared cores are noisy
 (±15% between runs).
 
-Measured ${new Date().toISOString().slice(0, 10)} on this machine (2 cores):
+Measured ${new Date().toISOString().slice(0, 10)} on this machine (${(await import('node:os')).cpus().length} cores, load average during the run ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' / ')}):
 
 ${table}
 Per-pass medians (ms): none ${results.none.map((x) => x.toFixed(2)).join(', ')}; plain ${results.plain.map((x) => x.toFixed(2)).join(', ')}; plain with core options ${results.plainopts.map((x) => x.toFixed(2)).join(', ')}; core ${results.core.map((x) => x.toFixed(2)).join(', ')}.

@@ -1,0 +1,210 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/store"
+)
+
+// grpcClientPlugin is the host side of one of the SDK's plugin services: it
+// hands out the raw pluginv2 gRPC client, as Grafana's plugin manager does.
+type grpcClientPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	client func(*grpc.ClientConn) any
+}
+
+func (p *grpcClientPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("host side only")
+}
+
+func (p *grpcClientPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return p.client(c), nil
+}
+
+// TestPluginOverGRPC builds the plugin executable, starts it the way Grafana
+// does (hashicorp/go-plugin, protocol 2, the datasource magic cookie) and
+// calls CheckHealth, QueryData and CallResource over gRPC.
+func TestPluginOverGRPC(t *testing.T) {
+	conn, db := migrated(t)
+	w := store.NewWriter(conn, db)
+	t0 := recent()
+	sm := loadSession(t, w, fx{ID: "s-grpc", File: "smartx-90s.events.json", UserID: "alice", Device: "desktop", OS: "Windows",
+		Browser: "Chrome", Country: "FR", Service: "shop-web", Attrs: map[string]string{"plan": "pro"}, Start: t0, Errors: 1})
+	bigEvents, _ := loadLargeSession(t, w, "s-big", t0.Add(time.Hour))
+
+	bin := filepath.Join(t.TempDir(), "gpx_sessionreplay")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = ".." // ./pkg
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./pkg: %v\n%s", err, out)
+	}
+
+	cmd := exec.Command(bin)
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig: goplugin.HandshakeConfig{
+			ProtocolVersion:  grpcplugin.ProtocolVersion,
+			MagicCookieKey:   grpcplugin.MagicCookieKey,
+			MagicCookieValue: grpcplugin.MagicCookieValue,
+		},
+		VersionedPlugins: map[int]goplugin.PluginSet{grpcplugin.ProtocolVersion: {
+			"diagnostics": &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewDiagnosticsClient(c) }},
+			"data":        &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewDataClient(c) }},
+			"resource":    &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewResourceClient(c) }},
+		}},
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Managed:          false,
+		SyncStdout:       io.Discard,
+		SyncStderr:       io.Discard,
+		StartTimeout:     30 * time.Second,
+	})
+	t.Cleanup(client.Kill)
+	rpc, err := client.Client()
+	if err != nil {
+		t.Fatalf("start plugin: %v", err)
+	}
+	if v := client.NegotiatedVersion(); v != 2 {
+		t.Fatalf("negotiated protocol %d", v)
+	}
+	dispense := func(name string) any {
+		raw, err := rpc.Dispense(name)
+		if err != nil {
+			t.Fatalf("dispense %s: %v", name, err)
+		}
+		return raw
+	}
+	diag := dispense("diagnostics").(pluginv2.DiagnosticsClient)
+	dataClient := dispense("data").(pluginv2.DataClient)
+	res := dispense("resource").(pluginv2.ResourceClient)
+
+	jsonData, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "tracesDatasourceUid": "tempo"})
+	pctx := &pluginv2.PluginContext{
+		OrgId:    1,
+		PluginId: PluginID,
+		DataSourceInstanceSettings: &pluginv2.DataSourceInstanceSettings{
+			Id: 1, Uid: "sr", Name: "Session replay", JsonData: jsonData, LastUpdatedMS: time.Now().UnixMilli(),
+			DecryptedSecureJsonData: map[string]string{"password": ""},
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// CheckHealth
+	h, err := diag.CheckHealth(ctx, &pluginv2.CheckHealthRequest{PluginContext: pctx})
+	if err != nil {
+		t.Fatalf("CheckHealth: %v", err)
+	}
+	if h.Status != pluginv2.CheckHealthResponse_OK || !strings.Contains(h.Message, "schema version 1") {
+		t.Fatalf("CheckHealth: %v %q", h.Status, h.Message)
+	}
+
+	// QueryData: sessions (with filters) and markers in one request.
+	q := func(refID, queryType string, model map[string]any) *pluginv2.DataQuery {
+		model["queryType"] = queryType
+		raw, _ := json.Marshal(model)
+		return &pluginv2.DataQuery{RefId: refID, QueryType: queryType, Json: raw, IntervalMS: 60000, MaxDataPoints: 100,
+			TimeRange: &pluginv2.TimeRange{FromEpochMS: t0.Add(-time.Minute).UnixMilli(), ToEpochMS: t0.Add(2 * time.Hour).UnixMilli()}}
+	}
+	qr, err := dataClient.QueryData(ctx, &pluginv2.QueryDataRequest{PluginContext: pctx, Queries: []*pluginv2.DataQuery{
+		q("A", "sessions", map[string]any{"adhocFilters": []store.Filter{{Key: "browser", Operator: "=", Value: "Chrome"}, {Key: "attributes.plan", Operator: "=", Value: "pro"}}}),
+		q("B", "markers", map[string]any{"sessionId": "s-grpc", "kinds": []string{"error"}}),
+		q("C", "traceSession", map[string]any{"traceId": "trace-s-grpc-0"}),
+		q("D", "stats", map[string]any{}),
+		q("E", "sessions", map[string]any{"adhocFilters": []store.Filter{{Key: "nope", Operator: "=", Value: "x"}}}),
+	}})
+	if err != nil {
+		t.Fatalf("QueryData: %v", err)
+	}
+	frame := func(refID string) *data.Frame {
+		r := qr.Responses[refID]
+		if r == nil || r.Error != "" || len(r.Frames) != 1 {
+			t.Fatalf("response %s: %+v", refID, r)
+		}
+		f, err := data.UnmarshalArrowFrame(r.Frames[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if ids := column[string](t, frame("A"), "session_id"); len(ids) != 1 || ids[0] != "s-grpc" {
+		t.Fatalf("sessions over gRPC: %v", ids)
+	}
+	if tr := column[string](t, frame("B"), "trace_id"); len(tr) != 1 || tr[0] != "trace-s-grpc-0" {
+		t.Fatalf("markers over gRPC: %v", tr)
+	}
+	if off := column[int64](t, frame("C"), "offset_ms"); len(off) != 1 || off[0] != 2000 {
+		t.Fatalf("traceSession over gRPC: %v", off)
+	}
+	if frame("D").Rows() < 100 {
+		t.Fatalf("stats over gRPC: %d rows", frame("D").Rows())
+	}
+	if e := qr.Responses["E"]; e == nil || e.Error == "" || e.ErrorSource != string(backend.ErrorSourceDownstream) || e.Status != 400 {
+		t.Fatalf("bad query over gRPC: %+v", e)
+	}
+
+	// CallResource: tag values, then replays streamed in messages.
+	call := func(path string) resourceResult {
+		p, u := path, "/api/datasources/uid/sr/resources/"+path
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			p = path[:i]
+		}
+		stream, err := res.CallResource(ctx, &pluginv2.CallResourceRequest{PluginContext: pctx, Method: "GET", Path: p, Url: u})
+		if err != nil {
+			t.Fatalf("CallResource %s: %v", path, err)
+		}
+		var out resourceResult
+		for {
+			m, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatalf("CallResource %s: recv: %v", path, err)
+			}
+			if out.Status == 0 {
+				out.Status = int(m.Code)
+				out.Headers = map[string][]string{}
+				for k, v := range m.Headers {
+					out.Headers[k] = v.Values
+				}
+			}
+			out.Messages = append(out.Messages, m.Body)
+		}
+	}
+	tv := call(fmt.Sprintf("tag-values?key=browser&from=%d&to=%d", t0.Add(-time.Minute).UnixMilli(), t0.Add(time.Minute).UnixMilli()))
+	if tv.Status != 200 || string(tv.Body()) != `[{"text":"Chrome"}]` {
+		t.Fatalf("tag-values over gRPC: %d %s", tv.Status, tv.Body())
+	}
+	_, _, events := readReplay(t, call("sessions/s-grpc/replay"))
+	if !sameEvents(events, sm.Events) {
+		t.Fatalf("replay over gRPC: %d events, want %d", len(events), len(sm.Events))
+	}
+	big := call("sessions/s-big/replay")
+	_, _, events = readReplay(t, big)
+	if !sameEvents(events, bigEvents) {
+		t.Fatalf("large replay over gRPC: %d events, want %d", len(events), len(bigEvents))
+	}
+	for _, m := range big.Messages {
+		if len(m) >= grafanaMaxMessage {
+			t.Fatalf("gRPC message of %d bytes", len(m))
+		}
+	}
+	t.Logf("large replay: %d gRPC messages", len(big.Messages))
+}
