@@ -63,6 +63,21 @@ func Recorder() error {
 	return sh.RunV("npm", "run", "build", "-w", "recorder")
 }
 
+// E2E follows one real session from Chromium through the collector and
+// ClickHouse to the plugin and the replay panel (tests/e2e).
+func E2E() error {
+	mg.Deps(Recorder, PanelHarness)
+	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
+}
+
+// PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
+func PanelHarness() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	return sh.RunV("node", "tests/panel/build-harness.mjs")
+}
+
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
 // the frontend (typecheck, lint, jest, build, Chromium panel test) and the
 // recorder (build, Chromium tests). It runs all steps and fails if any failed.
@@ -81,6 +96,7 @@ func Test() error {
 		{"recorder typecheck", []string{"npm", "run", "typecheck", "-w", "recorder"}},
 		{"recorder build", []string{"npm", "run", "build", "-w", "recorder"}},
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
+		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
 	}
 	return runSteps(steps)
 }

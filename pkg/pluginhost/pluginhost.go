@@ -15,6 +15,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
@@ -62,6 +63,8 @@ func Start(binary string, logs io.Writer) (*Plugin, error) {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		SyncStdout:       logs,
 		SyncStderr:       logs,
+		// The plugin's own log lines come through this logger: keep warnings.
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: logs}),
 		StartTimeout:     30 * time.Second,
 	})
 	rpc, err := client.Client()

@@ -8,7 +8,8 @@ const EVENT_META = 4;
 export interface PlayerCallbacks {
   onReady?(): void;
   onResize?(width: number, height: number): void;
-  onFinish?(): void;
+  /** The loaded events ran out; `wasPlaying` is false when a paused player was only positioned past them. */
+  onFinish?(wasPlaying: boolean): void;
 }
 
 interface PageMeta {
@@ -33,6 +34,9 @@ export class ReplayPlayer {
   private playing = false;
   private lastTs = -Infinity;
   private startAt?: number;
+  /** While paused: the absolute time the frame must show. Events that arrive later and fall at or before it are
+   * applied by pausing there again (a paused Replayer does not apply events added after the pause). */
+  private holdAt?: number;
 
   constructor(
     private readonly root: HTMLElement,
@@ -79,6 +83,17 @@ export class ReplayPlayer {
       for (const e of events) {
         this.replayer.addEvent(e as unknown as ReplayerEvent);
       }
+      const hold = this.holdAt;
+      if (!this.playing && hold !== undefined && events.some((e) => e.timestamp <= hold)) {
+        // Replayer.addEvent hands events to its state machine in a microtask: position again after that, so the
+        // frame is rebuilt with them.
+        const replayer = this.replayer;
+        setTimeout(() => {
+          if (this.replayer === replayer && !this.playing && this.holdAt === hold) {
+            replayer.pause(Math.max(0, hold - replayer.getMetaData().startTime));
+          }
+        }, 0);
+      }
       return;
     }
     this.pending.push(...events);
@@ -116,14 +131,16 @@ export class ReplayPlayer {
       this.callbacks.onResize?.(dim.width, dim.height);
     });
     replayer.on('finish', () => {
+      const wasPlaying = this.playing;
       this.playing = false;
-      this.callbacks.onFinish?.();
+      this.callbacks.onFinish?.(wasPlaying);
     });
     const start = replayer.getMetaData().startTime;
     const at = this.startAt !== undefined ? Math.max(0, this.startAt - start) : 0;
     if (this.playing) {
       replayer.play(at);
     } else {
+      this.holdAt = start + at;
       replayer.pause(at);
     }
     this.callbacks.onReady?.();
@@ -143,6 +160,7 @@ export class ReplayPlayer {
 
   play() {
     this.playing = true;
+    this.holdAt = undefined;
     if (!this.replayer) {
       return;
     }
@@ -169,6 +187,7 @@ export class ReplayPlayer {
   pause() {
     this.playing = false;
     this.replayer?.pause();
+    this.holdAt = this.currentTime();
   }
 
   /** Seeks to an absolute time; keeps playing if it was. */
@@ -182,6 +201,7 @@ export class ReplayPlayer {
     if (this.playing) {
       this.replayer.play(offset);
     } else {
+      this.holdAt = start + offset;
       this.replayer.pause(offset);
     }
   }

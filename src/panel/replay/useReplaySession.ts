@@ -70,8 +70,10 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
         {
           onResize: (width, height) => setState((s) => ({ ...s, viewport: { width, height } })),
           onReady: () => setState((s) => ({ ...s, ready: true, loading: false, loadedFrom: p.startTime })),
-          onFinish: () => {
-            if (loader.current && !loader.current.done) {
+          onFinish: (wasPlaying) => {
+            // Only a playing player waits for more events; a paused one positioned past what has arrived stays
+            // paused (ReplayPlayer re-applies its position as the events come in).
+            if (wasPlaying && loader.current && !loader.current.done) {
               setState((s) => ({ ...s, buffering: true }));
               p.holdPlaying(); // resumes when the next chunk arrives
               buffering.current = true;
