@@ -38,7 +38,6 @@ export default defineConfig([
       'pkg/',
       'collector-receiver/',
       '.data/',
-      'tests/e2e/',
     ],
   },
   ...baseConfig,

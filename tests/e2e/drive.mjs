@@ -40,7 +40,9 @@ try {
   page.on('console', (m) => m.type() === 'error' && console.error('[page]', m.text()));
   let checkoutHeaders;
   page.on('request', (r) => {
-    if (r.url().endsWith('/api/checkout')) checkoutHeaders = r.headers();
+    if (r.url().endsWith('/api/checkout')) {
+      checkoutHeaders = r.headers();
+    }
   });
 
   await page.goto(shop + '/');
@@ -79,7 +81,8 @@ try {
   await page.click('#to-home');
   await page.waitForSelector('#products li');
   await page.waitForTimeout(500);
-  result.sameSessionAfterNavigation = (await page.evaluate(() => window.SessionReplay.getSessionId())) === result.sessionId;
+  result.sameSessionAfterNavigation =
+    (await page.evaluate(() => window.SessionReplay.getSessionId())) === result.sessionId;
   await page.evaluate(() => window.SessionReplay.flush());
   result.userAgent = await page.evaluate(() => navigator.userAgent);
   await ctx.close();

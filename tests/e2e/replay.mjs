@@ -52,7 +52,14 @@ try {
     const live = grid(readFileSync(join(dir, `live-${name}.png`)), 96, 72);
     const replay = grid(shot, 96, 72);
     const text = (await frame.contentFrame().locator('body').innerText()).replace(/\s+/g, ' ').trim();
-    result[name] = { ...compare(live, replay), currentMs, wantMs: Number(ms), variance: variance(replay), text, pageErrors: errors };
+    result[name] = {
+      ...compare(live, replay),
+      currentMs,
+      wantMs: Number(ms),
+      variance: variance(replay),
+      text,
+      pageErrors: errors,
+    };
     await page.close();
   }
   process.stdout.write(JSON.stringify(result) + '\n');
