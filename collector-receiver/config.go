@@ -89,6 +89,8 @@ type BatchConfig struct {
 	MaxBytes      int           `mapstructure:"max_bytes"`
 	MaxDelay      time.Duration `mapstructure:"max_delay"`
 	MaxQueueBytes int           `mapstructure:"max_queue_bytes"`
+	// Writers is the number of group-commit writers (concurrent INSERTs).
+	Writers int `mapstructure:"writers"`
 }
 
 var _ confmap.Validator = (*Config)(nil)
@@ -124,6 +126,7 @@ func (c *Config) Validate() error {
 		"sessions.max_pending_traces": int64(c.Sessions.MaxPendingTraces),
 		"batch.max_bytes":             int64(c.Batch.MaxBytes),
 		"batch.max_queue_bytes":       int64(c.Batch.MaxQueueBytes),
+		"batch.writers":               int64(c.Batch.Writers),
 	} {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("%s %d: %w", name, n, ErrBadSize))

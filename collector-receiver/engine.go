@@ -284,6 +284,7 @@ func (e *engine) copyLoop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			err := e.r.writer.CopyToRetained(ctx, req.session)
 			cancel()
+			e.r.logger.Debug("copied session to retained table", zap.String("session.id", req.session), zap.Error(err))
 			if err != nil {
 				e.r.logger.Warn("copy to retained table failed; will retry", zap.String("session.id", req.session), zap.Error(err))
 			}
@@ -315,7 +316,7 @@ func (e *engine) decideAsync(decs []store.Decision) {
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		err := e.r.batcher.Add(ctx, &store.Batch{Decisions: fresh}, 64*len(fresh))
+		err := e.r.add(ctx, &store.Batch{Decisions: fresh}, 64*len(fresh))
 		cancel()
 		if err == nil {
 			e.committed(fresh)

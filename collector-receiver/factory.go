@@ -51,11 +51,11 @@ func createDefaultConfig() component.Config {
 		Sessions: SessionsConfig{
 			IdleTimeout:      30 * time.Minute,
 			MaxSessions:      100000,
-			DecisionCacheTTL: 5 * time.Second,
+			DecisionCacheTTL: 30 * time.Second,
 			PendingTraceTTL:  5 * time.Minute,
 			MaxPendingTraces: 10000,
 		},
-		Batch: BatchConfig{MaxBytes: bc.MaxBytes, MaxDelay: bc.MaxDelay, MaxQueueBytes: bc.MaxQueueBytes},
+		Batch: BatchConfig{MaxBytes: 4 << 20, MaxDelay: bc.MaxDelay, MaxQueueBytes: bc.MaxQueueBytes, Writers: 2},
 	}
 }
 

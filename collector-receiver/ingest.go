@@ -134,7 +134,7 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 	if q.batch.Len() == 0 {
 		return nil
 	}
-	err := q.r.batcher.Add(ctx, &q.batch, bytes+256*q.batch.Len())
+	err := q.r.add(ctx, &q.batch, bytes+256*q.batch.Len())
 	if err != nil {
 		for _, d := range q.decs {
 			q.r.state.unclaim(d.SessionID, d.Rule)
@@ -244,7 +244,10 @@ func (q *request) release() {
 }
 
 func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (chunkIn, error) {
-	attrs := lr.Attributes()
+	// The record is removed from the request (RemoveIf) after this returns:
+	// keep a copy of its attributes.
+	attrs := pcommon.NewMap()
+	lr.Attributes().CopyTo(attrs)
 	c := chunkIn{res: res, attrs: attrs, service: service}
 	c.sessionID = sessionIDOf(attrs, res.Attributes())
 	if c.sessionID == "" {
@@ -319,7 +322,8 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 	ev.Data = append([]byte(nil), ev.Data...)
 	g := groups[sid]
 	if g == nil {
-		g = &rrGroup{res: res, attrs: attrs}
+		g = &rrGroup{res: res, attrs: pcommon.NewMap()}
+		attrs.CopyTo(g.attrs)
 		groups[sid] = g
 		*order = append(*order, sid)
 	}

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -52,12 +53,13 @@ type srReceiver struct {
 	server   *http.Server
 	serverWG sync.WaitGroup
 
-	conn    driver.Conn
-	db      string
-	writer  *store.Writer
-	reader  *store.Reader
-	batcher *store.Batcher
-	state   *engine
+	conn     driver.Conn
+	db       string
+	writer   *store.Writer
+	reader   *store.Reader
+	batchers []*store.Batcher
+	next     atomic.Uint64
+	state    *engine
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
@@ -105,17 +107,9 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.writer = store.NewWriter(conn, db)
 	r.reader = store.NewReader(conn, db)
-	r.batcher = store.NewBatcher(r.writer, store.BatcherConfig{
-		MaxBytes:      r.cfg.Batch.MaxBytes,
-		MaxDelay:      r.cfg.Batch.MaxDelay,
-		MaxQueueBytes: r.cfg.Batch.MaxQueueBytes,
-		OnFlush: func(rows, bytes int, took time.Duration, err error) {
-			r.tb.ReceiverSessionreplayBatchLatency.Record(context.Background(), float64(took.Microseconds())/1000)
-			if err != nil {
-				r.logger.Warn("ClickHouse batch write failed", zap.Int("rows", rows), zap.Error(err))
-			}
-		},
-	})
+	for i := 0; i < r.cfg.Batch.Writers; i++ {
+		r.batchers = append(r.batchers, r.newBatcher())
+	}
 	r.state = newEngine(r)
 	r.state.start()
 
@@ -143,6 +137,27 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
+func (r *srReceiver) newBatcher() *store.Batcher {
+	return store.NewBatcher(r.writer, store.BatcherConfig{
+		MaxBytes:      r.cfg.Batch.MaxBytes,
+		MaxDelay:      r.cfg.Batch.MaxDelay,
+		MaxQueueBytes: r.cfg.Batch.MaxQueueBytes / r.cfg.Batch.Writers,
+		OnFlush: func(rows, bytes int, took time.Duration, err error) {
+			r.tb.ReceiverSessionreplayBatchLatency.Record(context.Background(), float64(took.Microseconds())/1000)
+			if err != nil {
+				r.logger.Warn("ClickHouse batch write failed", zap.Int("rows", rows), zap.Error(err))
+			}
+		},
+	})
+}
+
+// add hands rows to one of the group-commit writers (round robin): several
+// INSERTs run at once, each batch still collecting many requests.
+func (r *srReceiver) add(ctx context.Context, b *store.Batch, bytes int) error {
+	i := r.next.Add(1) % uint64(len(r.batchers))
+	return r.batchers[i].Add(ctx, b, bytes)
+}
+
 // Shutdown stops the server once every pipeline has shut its instance down.
 func (r *srReceiver) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
@@ -163,8 +178,8 @@ func (r *srReceiver) Shutdown(ctx context.Context) error {
 	if r.state != nil {
 		r.state.stop(ctx)
 	}
-	if r.batcher != nil {
-		errs = append(errs, r.batcher.Close(ctx))
+	for _, b := range r.batchers {
+		errs = append(errs, b.Close(ctx))
 	}
 	if r.conn != nil {
 		errs = append(errs, r.conn.Close())

@@ -16,6 +16,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -74,6 +75,7 @@ func TestPluginOverGRPC(t *testing.T) {
 		SyncStdout:       io.Discard,
 		SyncStderr:       io.Discard,
 		StartTimeout:     30 * time.Second,
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: io.Discard}),
 	})
 	t.Cleanup(client.Kill)
 	rpc, err := client.Client()

@@ -43,14 +43,17 @@ type filterKey struct {
 	agg  string // expression over a GROUP BY session_id
 	row  string // expression over one summary row ("" = no value suggestions)
 	kind keyKind
+	// constant: the value is the same on every row of a session that has it
+	// (the others leave it empty): device, OS, browser, country, service.
+	constant bool
 }
 
 var filterKeys = map[string]filterKey{
-	"device":      {agg: "max(device)", row: "toString(device)", kind: kindString},
-	"os":          {agg: "max(os)", row: "toString(os)", kind: kindString},
-	"browser":     {agg: "max(browser)", row: "toString(browser)", kind: kindString},
-	"country":     {agg: "max(country)", row: "toString(country)", kind: kindString},
-	"service":     {agg: "max(service_name)", row: "toString(service_name)", kind: kindString},
+	"device":      {agg: "max(device)", row: "toString(device)", kind: kindString, constant: true},
+	"os":          {agg: "max(os)", row: "toString(os)", kind: kindString, constant: true},
+	"browser":     {agg: "max(browser)", row: "toString(browser)", kind: kindString, constant: true},
+	"country":     {agg: "max(country)", row: "toString(country)", kind: kindString, constant: true},
+	"service":     {agg: "max(service_name)", row: "toString(service_name)", kind: kindString, constant: true},
 	"user_id":     {agg: "max(user_id)", row: "user_id", kind: kindString},
 	"url":         {agg: "groupUniqArrayArray(urls)", row: "arrayJoin(urls)", kind: kindArray},
 	"entry_url":   {agg: "tupleElement(min(entry), 'url')", row: "tupleElement(entry, 'url')", kind: kindString},
@@ -84,6 +87,25 @@ func lookupKey(key string, p *params) (filterKey, error) {
 		return filterKey{}, invalidf("unknown filter key %q (known: %s, %s<name>)", key, strings.Join(FilterKeys(), ", "), AttributePrefix)
 	}
 	return fk, nil
+}
+
+// rowCondition is a condition on single summary rows that every row of a
+// session passing the filter satisfies, for keys constant per session: a row
+// either has the session's value or leaves it empty. It lets the grouping
+// skip the rows of other sessions; the HAVING condition stays the judge.
+func (f Filter) rowCondition(p *params) string {
+	k, ok := filterKeys[f.Key]
+	if !ok || !k.constant || f.Value == "" {
+		return ""
+	}
+	col := strings.TrimSuffix(strings.TrimPrefix(k.row, "toString("), ")")
+	switch f.Operator {
+	case OpEq:
+		return fmt.Sprintf("%s IN (%s, '')", col, p.str(f.Value))
+	case OpMatch:
+		return fmt.Sprintf("(%s = '' OR match(%s, %s))", col, col, p.str(anchored(f.Value)))
+	}
+	return ""
 }
 
 // condition renders one filter as a HAVING condition over a session group.
@@ -140,16 +162,18 @@ type SessionFilter struct {
 	RetainedOnly bool
 }
 
-// sql renders the row prefilter (WHERE over summary rows) and the session
-// conditions (HAVING over a GROUP BY session_id).
+// sql renders the row prefilter (WHERE over summary rows), the narrower row
+// prefilter for choosing sessions (where + rowCondition of the filters: it may
+// drop rows of sessions that pass, so it is not for computing their values),
+// and the session conditions (HAVING over a GROUP BY session_id).
 //
 // A session lasts at most MaxSessionDuration, so every summary row of a
 // session overlapping [from, to] starts within [from-max, to+max]: reading
 // only those rows keeps every aggregate exact while ClickHouse skips the
 // partitions (days) and granules (minmax index on start_time) outside.
-func (f SessionFilter) sql(db string, p *params) (where, having string, err error) {
+func (f SessionFilter) sql(db string, p *params) (where, narrow, having string, err error) {
 	if err := f.validate(); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	from, to := p.ms(f.From), p.ms(f.To)
 	w := []string{
@@ -169,14 +193,20 @@ func (f SessionFilter) sql(db string, p *params) (where, having string, err erro
 		q := p.str(s)
 		h = append(h, fmt.Sprintf("(arrayExists(u -> positionCaseInsensitiveUTF8(u, %[1]s) > 0, groupUniqArrayArray(urls)) OR positionCaseInsensitiveUTF8(max(user_id), %[1]s) > 0)", q))
 	}
+	var n []string
 	for _, flt := range f.Filters {
 		c, err := flt.condition(p)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		h = append(h, c)
+		if rc := flt.rowCondition(p); rc != "" {
+			n = append(n, rc)
+		}
 	}
-	return strings.Join(w, " AND "), strings.Join(h, " AND "), nil
+	where = strings.Join(w, " AND ")
+	narrow = strings.Join(append(w, n...), " AND ")
+	return where, narrow, strings.Join(h, " AND "), nil
 }
 
 func (f SessionFilter) validate() error {
@@ -243,12 +273,16 @@ type SessionRow struct {
 // ListSessions returns one page of the sessions overlapping the time range
 // that pass the filter.
 //
-// It runs as one statement in two steps: the page's session ids are chosen
-// by grouping only the columns the filter and the ordering need, then the
-// displayed columns are aggregated for those sessions alone.
+// It runs as one statement in two steps. First the page's session ids are
+// chosen by grouping only the summary rows in [from-4h, to+4h] (a session
+// lasts at most MaxSessionDuration, so these hold every row of every session
+// overlapping the range: the aggregates are exact), narrowed by the row
+// conditions of per-session constant keys, and only the columns the filter
+// and the ordering need. Then the displayed columns are aggregated for those
+// sessions alone (the IN set uses the primary key, session_id).
 func (r *Reader) ListSessions(ctx context.Context, q ListQuery) ([]SessionRow, error) {
 	p := newParams()
-	where, having, err := q.SessionFilter.sql(r.db, p)
+	where, narrow, having, err := q.SessionFilter.sql(r.db, p)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +318,7 @@ FROM (
     FROM %[1]s.%[2]s
     WHERE %[3]s AND session_id IN (
         SELECT session_id FROM %[1]s.%[2]s
-        WHERE %[3]s
+        WHERE %[13]s
         GROUP BY session_id
         HAVING %[4]s
         ORDER BY %[5]s %[7]s, session_id %[7]s
@@ -299,7 +333,7 @@ LEFT JOIN (
 ) AS r ON r.session_id = s.session_id
 ORDER BY %[6]s %[7]s, s.session_id %[7]s`,
 		r.db, TableSessions, where, having, ord.inner, ord.outer, dir, limit, offset, TableDecisions,
-		p.ms(q.From), int64((MaxSessionDuration+time.Hour)/time.Second))
+		p.ms(q.From), int64((MaxSessionDuration+time.Hour)/time.Second), narrow)
 	rows, err := r.conn.Query(withParams(ctx, p.p), stmt)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)

@@ -23,7 +23,7 @@ func (r *Reader) SessionStats(ctx context.Context, f SessionFilter, step time.Du
 		return nil, invalidf("interval must be at least 1ms")
 	}
 	p := newParams()
-	where, having, err := f.sql(r.db, p)
+	_, where, having, err := f.sql(r.db, p)
 	if err != nil {
 		return nil, err
 	}

@@ -208,7 +208,7 @@ func (m *Masker) Apply(events []rrweb.Event, st *State) (Result, error) {
 					res.MaskedValues++
 				}
 			case rrweb.SourceMutation:
-				if !m.needsWalk(e.Data) && len(st.Sensitive) == 0 {
+				if !m.mutationNeedsWalk(e.Data, st) {
 					continue
 				}
 				var d map[string]any
@@ -235,6 +235,23 @@ func (m *Masker) needsWalk(data []byte) bool {
 	return strings.Contains(s, `"input"`) || strings.Contains(s, `"textarea"`) || strings.Contains(s, `"select"`) ||
 		strings.Contains(s, `"INPUT"`) || strings.Contains(s, `"TEXTAREA"`) || strings.Contains(s, `"SELECT"`) ||
 		strings.Contains(s, `"value"`)
+}
+
+// mutationNeedsWalk: added form fields, value attribute changes, or text
+// changes while some node of the tab is sensitive.
+func (m *Masker) mutationNeedsWalk(data []byte, st *State) bool {
+	if len(m.selectors) > 0 || len(m.drop) > 0 {
+		return true
+	}
+	s := string(data)
+	if strings.Contains(s, `"tagName":"input"`) || strings.Contains(s, `"tagName":"textarea"`) || strings.Contains(s, `"tagName":"select"`) ||
+		strings.Contains(s, `"tagName":"INPUT"`) || strings.Contains(s, `"tagName":"TEXTAREA"`) || strings.Contains(s, `"tagName":"SELECT"`) {
+		return true
+	}
+	if strings.Contains(s, `"attributes":[{`) && strings.Contains(s, `"value"`) {
+		return true
+	}
+	return len(st.Sensitive) > 0 && (strings.Contains(s, `"texts":[{`) || strings.Contains(s, `"adds":[{`) || strings.Contains(s, `"type"`))
 }
 
 func asID(v any) int64 {

@@ -104,24 +104,18 @@ func DecodeBody(body []byte, encoding string, limit int64) ([]byte, error) {
 }
 
 // Parse splits a JSON array of rrweb events. Every element must be an object
-// with a numeric type.
+// with a numeric type. Events point into data (no copy).
 func Parse(data []byte) ([]Event, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '[' {
 		return nil, ErrNotArray
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(trimmed, &raws); err != nil {
+	if !json.Valid(trimmed) {
+		var v []json.RawMessage
+		err := json.Unmarshal(trimmed, &v)
 		return nil, fmt.Errorf("%w: %v", ErrNotArray, err)
 	}
-	events := make([]Event, len(raws))
-	for i, r := range raws {
-		if err := json.Unmarshal(r, &events[i]); err != nil {
-			return nil, fmt.Errorf("rrweb event %d: %v", i, err)
-		}
-		events[i].Raw = r
-	}
-	return events, nil
+	return fastParse(trimmed)
 }
 
 // ParseEvent parses one event (the rr-web.* format carries one per record).

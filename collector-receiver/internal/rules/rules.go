@@ -7,12 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"net/url"
 	"regexp"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 )
 
 // Rule kinds.
@@ -139,7 +140,7 @@ type Set struct {
 // Validate checks rules without keeping the compiled form; errors name the
 // field (rules[i].span, ...).
 func Validate(rules []Rule) error {
-	_, err := Compile(rules, component.TelemetrySettings{})
+	_, err := Compile(rules, component.TelemetrySettings{Logger: zap.NewNop()})
 	return err
 }
 
@@ -291,11 +292,10 @@ func (s *Set) Sample(sessionID string) []string {
 	return out
 }
 
-// SessionHash is the deterministic hash sampling uses (FNV-1a 64 of the id).
+// SessionHash is the deterministic hash sampling uses: xxHash64 of the id,
+// so every replica (and any other tool) makes the same choice.
 func SessionHash(sessionID string) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(sessionID))
-	return h.Sum64()
+	return xxhash.Sum64String(sessionID)
 }
 
 // Facts is what the receiver remembers of a session for session rules.

@@ -92,7 +92,7 @@ func Parse(ua string) Info {
 		}
 		break
 	}
-	if info.Browser == "Internet Explorer" && strings.Contains(l, "trident/") && info.Version == "" {
+	if info.Browser == "Internet Explorer" && strings.Contains(l, "trident/") {
 		if i := strings.Index(l, "rv:"); i >= 0 {
 			info.Version = major(l[i+3:])
 		}

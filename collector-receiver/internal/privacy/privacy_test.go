@@ -1,0 +1,136 @@
+package privacy
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
+)
+
+func apply(t *testing.T, cfg Config, chunk string, st *State) string {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := rrweb.Parse([]byte(chunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ev, st); err != nil {
+		t.Fatal(err)
+	}
+	out, err := rrweb.Encode(ev, []byte(chunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ScrubCards(out)
+	var check []any
+	if err := json.Unmarshal(out, &check); err != nil {
+		t.Fatalf("masked chunk is not JSON: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+const page = `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"form","attributes":{"data-user-email":"a@b.c"},"childNodes":[
+ {"type":2,"id":3,"tagName":"input","attributes":{"type":"text","value":"typed secret"},"childNodes":[]},
+ {"type":2,"id":4,"tagName":"input","attributes":{"type":"password","value":"p@ss"},"childNodes":[]},
+ {"type":2,"id":5,"tagName":"textarea","attributes":{"value":"long note"},"childNodes":[{"type":3,"id":6,"textContent":"long note"}]},
+ {"type":2,"id":7,"tagName":"select","attributes":{"value":"DE"},"childNodes":[]},
+ {"type":2,"id":8,"tagName":"span","attributes":{"class":"a private b"},"childNodes":[{"type":3,"id":9,"textContent":"Jane Doe"}]},
+ {"type":2,"id":10,"tagName":"input","attributes":{"type":"submit","value":"Buy"},"childNodes":[]}
+]}]}}},
+{"type":3,"timestamp":2,"data":{"source":5,"text":"typed secret","isChecked":false,"id":3}},
+{"type":3,"timestamp":3,"data":{"source":5,"text":"p@ss","isChecked":false,"id":4}},
+{"type":3,"timestamp":4,"data":{"source":0,"texts":[{"id":6,"value":"new note"}],"attributes":[{"id":3,"attributes":{"value":"again secret"}}],"removes":[],"adds":[{"parentId":8,"nextId":null,"node":{"type":3,"id":11,"textContent":"Jane's Card"}}]}}]`
+
+func TestMaskInputsOn(t *testing.T) {
+	out := apply(t, Config{MaskInputs: true, MaskSelectors: []string{".private"}, DropAttributes: []string{"data-user-email"}}, page, &State{})
+	for _, s := range []string{"typed secret", "p@ss", "long note", "new note", "again secret", "Jane", `"DE"`, "a@b.c", "data-user-email"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q survived: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, `"************"`) || !strings.Contains(out, `"Buy"`) {
+		t.Errorf("same-length masking / submit label: %s", out)
+	}
+}
+
+func TestPasswordMaskedEvenWithMaskInputsOff(t *testing.T) {
+	st := &State{}
+	out := apply(t, Config{MaskInputs: false}, page, st)
+	if strings.Contains(out, "p@ss") {
+		t.Errorf("password survived: %s", out)
+	}
+	if !strings.Contains(out, "typed secret") {
+		t.Errorf("mask_inputs off masked plain text input: %s", out)
+	}
+	// a later chunk of the same tab: the password field's id is remembered
+	out = apply(t, Config{MaskInputs: false}, `[{"type":3,"timestamp":9,"data":{"source":5,"text":"p@ss2","id":4}}]`, st)
+	if strings.Contains(out, "p@ss2") {
+		t.Errorf("password input in a later chunk survived: %s", out)
+	}
+}
+
+func TestCardNumbers(t *testing.T) {
+	in := `[{"type":3,"timestamp":1700000000000,"data":{"source":5,"text":"4111 1111 1111 1111","id":1}},` +
+		`{"type":5,"timestamp":1700000000001,"data":{"tag":"paid","payload":{"note":"card 5555-5555-5555-4444 ok","order":"1234567890123","id":"abc4111111111111111"}}}]`
+	out := apply(t, Config{MaskInputs: false}, in, &State{})
+	for _, s := range []string{"4111 1111", "5555-5555"} {
+		if strings.Contains(out, s) {
+			t.Errorf("card %q survived: %s", s, out)
+		}
+	}
+	// not cards: a non-Luhn 13-digit order number, digits glued to letters, JSON numbers
+	for _, s := range []string{"1234567890123", "abc4111111111111111", "1700000000000"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("%q masked but is not a card: %s", s, out)
+		}
+	}
+	if got := ScrubCardsString("pay 4012 8888 8888 1881 now"); got != "pay **** **** **** **** now" {
+		t.Errorf("ScrubCardsString: %q", got)
+	}
+}
+
+func TestRealRecordingsStayValid(t *testing.T) {
+	dir := os.Getenv("SESSIONREPLAY_FIXTURES")
+	if dir == "" {
+		dir = "/work/shared/fixtures"
+	}
+	for _, f := range []string{"input.events.json", "bad-textarea.events.json", "legacy-2018-checkout-demo.events.json", "byterat-css-inline.events.json"} {
+		raw, err := os.ReadFile(filepath.Join(dir, "rrweb", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := apply(t, Config{MaskInputs: true}, string(raw), &State{})
+		ev, _ := rrweb.Parse([]byte(out))
+		orig, _ := rrweb.Parse(raw)
+		if len(ev) != len(orig) {
+			t.Errorf("%s: %d events, want %d", f, len(ev), len(orig))
+		}
+		if f == "bad-textarea.events.json" && strings.Contains(out, "this value is used for replay") {
+			t.Errorf("textarea value survived")
+		}
+		if f == "input.events.json" && strings.Contains(out, `"text":"valueA"`) {
+			t.Errorf("typed input survived")
+		}
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	for _, bad := range []string{"", "div > p", "a b", "[unclosed"} {
+		if _, err := ParseSelector(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	s, err := ParseSelector(`input.card[data-mask="yes"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.match("input", map[string]any{"class": "x card", "data-mask": "yes"}) || s.match("input", map[string]any{"class": "card"}) {
+		t.Error("selector matching")
+	}
+}
