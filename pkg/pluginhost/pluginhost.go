@@ -64,8 +64,8 @@ func Start(binary string, logs io.Writer) (*Plugin, error) {
 		SyncStdout:       logs,
 		SyncStderr:       logs,
 		// The plugin's own log lines come through this logger: keep warnings.
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: logs}),
-		StartTimeout:     30 * time.Second,
+		Logger:       hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: logs}),
+		StartTimeout: 30 * time.Second,
 	})
 	rpc, err := client.Client()
 	if err != nil {
