@@ -22,6 +22,8 @@ var (
 	ErrBadDuration      = errors.New("duration must be positive")
 	ErrBadSize          = errors.New("size must be positive")
 	ErrBadSelector      = errors.New("invalid mask selector")
+	ErrBadRateLimit     = errors.New("invalid rate limit")
+	ErrBadIngestKey     = errors.New("invalid ingest key")
 	ErrUnknownRuleKind  = rules.ErrUnknownRuleKind
 	ErrBadCondition     = rules.ErrBadCondition
 	ErrRuleName         = rules.ErrRuleName
@@ -46,11 +48,50 @@ type Config struct {
 	ForwardReplayChunks bool `mapstructure:"forward_replay_chunks"`
 	// MaxChunkBytes bounds one decompressed chunk.
 	MaxChunkBytes int64 `mapstructure:"max_chunk_bytes"`
+	// MaxChunkEvents bounds the rrweb events of one chunk; a chunk over it is
+	// refused (OTLP partial success, with a message naming the limit).
+	MaxChunkEvents int `mapstructure:"max_chunk_events"`
+	// MaxClockSkew: chunk, marker and summary times later than now plus this
+	// are clamped to the receive time, so a client clock in the future cannot
+	// put rows into far-future TTL partitions. Times before 1971 are clamped too.
+	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
+	// AckTimeout bounds how long a request waits for its rows to be in
+	// ClickHouse; past it the request gets 503 + Retry-After (the rows may
+	// still land; the retry collapses with them).
+	AckTimeout time.Duration `mapstructure:"ack_timeout"`
+
+	// RateLimits are token buckets answering 429 + Retry-After.
+	RateLimits RateLimitsConfig `mapstructure:"rate_limits"`
+	// IngestKeys, when not empty, are required on every request (header
+	// X-SessionReplay-Key or query parameter key, for sendBeacon).
+	IngestKeys []IngestKey `mapstructure:"ingest_keys"`
 
 	Privacy  privacy.Config `mapstructure:"privacy"`
 	Rules    []rules.Rule   `mapstructure:"rules"`
 	Sessions SessionsConfig `mapstructure:"sessions"`
 	Batch    BatchConfig    `mapstructure:"batch"`
+}
+
+// RateLimitsConfig: per replay session (chunks/s, keyed by session.id) and
+// per client (requests/s, keyed by the remote IP address).
+type RateLimitsConfig struct {
+	PerSession RateLimit `mapstructure:"per_session"`
+	PerClient  RateLimit `mapstructure:"per_client"`
+}
+
+// RateLimit is a token bucket: Rate tokens per second, at most Burst saved.
+// Rate 0 disables the limit.
+type RateLimit struct {
+	Rate  float64 `mapstructure:"rate"`
+	Burst int     `mapstructure:"burst"`
+}
+
+// IngestKey is a public (browser) key: it names the one service.name its
+// requests may carry and, optionally, the page origins allowed to use it.
+type IngestKey struct {
+	Key     string   `mapstructure:"key"`
+	Service string   `mapstructure:"service"`
+	Origins []string `mapstructure:"origins"`
 }
 
 // ClickHouseConfig locates the database and shapes the schema.
@@ -115,6 +156,8 @@ func (c *Config) Validate() error {
 		"sessions.decision_cache_ttl": c.Sessions.DecisionCacheTTL,
 		"sessions.pending_trace_ttl":  c.Sessions.PendingTraceTTL,
 		"batch.max_delay":             c.Batch.MaxDelay,
+		"ack_timeout":                 c.AckTimeout,
+		"max_clock_skew":              c.MaxClockSkew,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: %w", name, d, ErrBadDuration))
@@ -127,6 +170,7 @@ func (c *Config) Validate() error {
 		"batch.max_bytes":             int64(c.Batch.MaxBytes),
 		"batch.max_queue_bytes":       int64(c.Batch.MaxQueueBytes),
 		"batch.writers":               int64(c.Batch.Writers),
+		"max_chunk_events":            int64(c.MaxChunkEvents),
 	} {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("%s %d: %w", name, n, ErrBadSize))
@@ -136,6 +180,21 @@ func (c *Config) Validate() error {
 		if _, err := privacy.ParseSelector(s); err != nil {
 			errs = append(errs, fmt.Errorf("privacy.mask_selectors[%d]: %w: %v", i, ErrBadSelector, err))
 		}
+	}
+	for name, rl := range map[string]RateLimit{"rate_limits.per_session": c.RateLimits.PerSession, "rate_limits.per_client": c.RateLimits.PerClient} {
+		if rl.Rate < 0 || (rl.Rate > 0 && rl.Burst < 1) {
+			errs = append(errs, fmt.Errorf("%s {rate: %g, burst: %d}: %w (rate >= 0, burst >= 1 when rate > 0)", name, rl.Rate, rl.Burst, ErrBadRateLimit))
+		}
+	}
+	seenKeys := map[string]bool{}
+	for i, k := range c.IngestKeys {
+		switch {
+		case k.Key == "" || k.Service == "":
+			errs = append(errs, fmt.Errorf("ingest_keys[%d]: %w: key and service are required", i, ErrBadIngestKey))
+		case seenKeys[k.Key]:
+			errs = append(errs, fmt.Errorf("ingest_keys[%d]: %w: duplicate key", i, ErrBadIngestKey))
+		}
+		seenKeys[k.Key] = true
 	}
 	if err := rules.Validate(c.Rules); err != nil {
 		errs = append(errs, err)

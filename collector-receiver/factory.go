@@ -46,7 +46,14 @@ func createDefaultConfig() component.Config {
 			RetentionTTL: 30 * 24 * time.Hour,
 			Timeout:      10 * time.Second,
 		},
-		MaxChunkBytes: 64 << 20,
+		MaxChunkBytes:  64 << 20,
+		MaxChunkEvents: 50000,
+		MaxClockSkew:   time.Hour,
+		AckTimeout:     5 * time.Second,
+		RateLimits: RateLimitsConfig{
+			PerSession: RateLimit{Rate: 5, Burst: 50},
+			PerClient:  RateLimit{Rate: 100, Burst: 400},
+		},
 		Privacy:       privacy.Config{MaskInputs: true},
 		Sessions: SessionsConfig{
 			IdleTimeout:      30 * time.Minute,

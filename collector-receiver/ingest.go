@@ -1,13 +1,17 @@
 package sessionreplayreceiver
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -201,6 +205,14 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 
 	bytes := 0
 	if len(chunks) > 0 {
+		perSession := map[string]int{}
+		for i := range chunks {
+			perSession[chunks[i].sessionID]++
+		}
+		if herr := r.checkSessions(perSession); herr != nil {
+			r.refused(ctx, len(chunks), "rate_limited")
+			return logsResult{}, herr
+		}
 		ids := make([]string, 0, len(chunks))
 		for i := range chunks {
 			q.seen(chunks[i].sessionID)
@@ -253,10 +265,16 @@ func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (c
 	if c.sessionID == "" {
 		return c, fmt.Errorf("missing %s attribute", AttrSessionID)
 	}
+	if err := validID(AttrSessionID, c.sessionID); err != nil {
+		return c, err
+	}
 	c.windowID = str(attrs, AttrWindowID)
+	if err := validID(AttrWindowID, c.windowID); err != nil {
+		return c, err
+	}
 	seq, ok := intAttr(attrs, AttrSeq)
 	if !ok || seq < 0 {
-		return c, fmt.Errorf("missing or negative %s attribute", AttrSeq)
+		return c, fmt.Errorf("missing, non-integer or negative %s attribute", AttrSeq)
 	}
 	c.seq = uint64(seq)
 	c.start, _ = intAttr(attrs, AttrStart)
@@ -294,6 +312,9 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 	if sid == "" {
 		return fmt.Errorf("missing resource attribute %s", RRWebSessionAttr)
 	}
+	if err := validID(RRWebSessionAttr, sid); err != nil {
+		return err
+	}
 	var body []byte
 	switch lr.Body().Type() {
 	case pcommon.ValueTypeStr:
@@ -304,10 +325,16 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 		return fmt.Errorf("body must be the event's JSON, got %s", lr.Body().Type())
 	}
 	idx, hasIdx := intAttr(attrs, RRWebEventAttr)
+	if hasIdx && idx < 0 {
+		return fmt.Errorf("negative %s", RRWebEventAttr)
+	}
 	if total, ok := intAttr(attrs, RRWebTotalAttr); ok && total > 1 {
 		part, _ := intAttr(attrs, RRWebChunkAttr)
 		if !hasIdx {
 			return fmt.Errorf("split event without %s", RRWebEventAttr)
+		}
+		if total > maxRRParts || part < 0 || part > total {
+			return fmt.Errorf("%s %d of %s %d out of range", RRWebChunkAttr, part, RRWebTotalAttr, total)
 		}
 		body = r.state.rrPart(sid, idx, part, total, body)
 		if body == nil {
@@ -337,37 +364,58 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 	return nil
 }
 
-// chunk decodes, masks and summarises one chunk and adds its rows.
-func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
-	events := c.events
+// decodeChunk turns a chunk body (or the parsed rr-web events) into the
+// masked, card-scrubbed, valid UTF-8 JSON array that is stored, and its
+// summary. It holds no receiver state but the privacy state of the tab, so
+// the fuzz tests drive it directly.
+func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, events []rrweb.Event, ps *privacy.State, lock sync.Locker) ([]byte, rrweb.Stats, int, error) {
 	var orig []byte
 	if events == nil {
-		data, err := rrweb.DecodeBody(c.data, "", r.cfg.MaxChunkBytes)
+		data, err := rrweb.DecodeBody(body, "", cfg.MaxChunkBytes)
 		if err != nil {
-			return 0, err
+			return nil, rrweb.Stats{}, 0, err
 		}
 		if events, err = rrweb.Parse(data); err != nil {
-			return 0, err
+			return nil, rrweb.Stats{}, 0, err
 		}
 		orig = data
 	}
 	if len(events) == 0 {
-		return 0, fmt.Errorf("empty chunk")
+		return nil, rrweb.Stats{}, 0, fmt.Errorf("empty chunk")
 	}
-	st := q.seen(c.sessionID)
-	st.mu.Lock()
-	_, err := r.masker.Apply(events, r.state.privacyState(st, c.windowID))
-	st.mu.Unlock()
+	if len(events) > cfg.MaxChunkEvents {
+		return nil, rrweb.Stats{}, 0, fmt.Errorf("chunk has %d rrweb events, over max_chunk_events (%d): send smaller chunks", len(events), cfg.MaxChunkEvents)
+	}
+	lock.Lock()
+	_, err := m.Apply(events, ps)
+	lock.Unlock()
 	if err != nil {
-		return 0, err
+		return nil, rrweb.Stats{}, 0, err
 	}
 	stats := rrweb.Summarize(events)
 	data, err := rrweb.Encode(events, orig)
 	if err != nil {
-		return 0, err
+		return nil, rrweb.Stats{}, 0, err
 	}
 	// data is ours (pdata's AsRaw and Str conversions copy): scrub in place.
 	privacy.ScrubCards(data)
+	if !utf8.Valid(data) {
+		// invalid UTF-8 inside JSON strings: store valid text (readers decode it as UTF-8)
+		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+	}
+	return data, stats, len(events), nil
+}
+
+// chunk decodes, masks and summarises one chunk and adds its rows.
+func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
+	st := q.seen(c.sessionID)
+	st.mu.Lock()
+	ps := r.state.privacyState(st, c.windowID)
+	st.mu.Unlock()
+	data, stats, nEvents, err := decodeChunk(r.cfg, r.masker, c.data, c.events, ps, &st.mu)
+	if err != nil {
+		return 0, err
+	}
 
 	start, end := stats.Start, stats.End
 	if c.start > 0 {
@@ -376,15 +424,12 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	if c.end > 0 {
 		end = c.end
 	}
+	start, end = q.clampMs(start), q.clampMs(end)
 	if end < start {
 		end = start
 	}
-	if start == 0 {
-		start = q.now.UnixMilli()
-		end = start
-	}
 	ch := store.Chunk{SessionID: c.sessionID, WindowID: c.windowID, Seq: c.seq, Start: time.UnixMilli(start).UTC(), End: time.UnixMilli(end).UTC(),
-		EventCount: uint32(len(events)), FullSnapshot: stats.FullSnapshot || boolAttr(c.attrs, AttrFullSnapshot), ServiceName: c.service, Data: data}
+		EventCount: uint32(nEvents), FullSnapshot: stats.FullSnapshot || boolAttr(c.attrs, AttrFullSnapshot), ServiceName: c.service, Data: data}
 	if retained {
 		q.batch.Retained = append(q.batch.Retained, ch)
 	} else {
@@ -395,7 +440,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	ua := first(c.attrs, resAttrs, AttrUserAgent)
 	info := r.state.userAgent(ua)
 	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
-		Events: uint64(len(events)), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
+		Events: uint64(nEvents), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
 		Inputs: uint64(stats.Inputs), RageClicks: uint64(stats.RageClicks), URLs: stats.URLs, UserID: first(c.attrs, resAttrs, AttrUserID),
 		ServiceName: c.service, Device: info.Device, OS: info.OS, Browser: info.Browser, UserAgent: ua, Attributes: r.sessionAttrs(resAttrs)}
 	if len(stats.URLs) > 0 {
@@ -409,7 +454,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	}
 	q.batch.Sessions = append(q.batch.Sessions, sum)
 	for _, m := range stats.Markers {
-		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(m.Time).UTC(), Kind: m.Kind,
+		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,
 			Name: m.Name, URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
 			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(c.seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
@@ -461,7 +506,7 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 			t = q.now
 		}
 	}
-	t = t.UTC()
+	t = q.clamp(t)
 	traceID, spanID := "", ""
 	if !lr.TraceID().IsEmpty() {
 		traceID = lr.TraceID().String()
@@ -551,9 +596,9 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 	if !span.SpanID().IsEmpty() {
 		spanID = span.SpanID().String()
 	}
-	t := span.StartTimestamp().AsTime().UTC()
+	t := q.clamp(span.StartTimestamp().AsTime())
 	if span.StartTimestamp() == 0 {
-		t = q.now
+		t = q.now.UTC()
 	}
 	isErr := span.Status().Code() == ptrace.StatusCodeError
 	if sid != "" {
@@ -622,6 +667,42 @@ func sessionIDOf(attrs, res pcommon.Map) string {
 	return ""
 }
 
+// maxIDLen bounds session and window ids.
+const maxIDLen = 256
+
+// validID refuses ids that would be unreadable or abusive as ClickHouse keys.
+func validID(name, v string) error {
+	if len(v) > maxIDLen {
+		return fmt.Errorf("%s is %d bytes, over %d", name, len(v), maxIDLen)
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8", name)
+	}
+	for _, c := range v {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%s contains control characters", name)
+		}
+	}
+	return nil
+}
+
+// minTime is the earliest time a row may carry (earlier: clamped to now).
+var minTimeMs = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+// clampMs returns now for a time (unix ms) later than now + max_clock_skew
+// or before 1971: rows get a time the tables' TTL handles, never a far
+// future partition.
+func (q *request) clampMs(ms int64) int64 {
+	if ms > q.now.Add(q.r.cfg.MaxClockSkew).UnixMilli() || ms < minTimeMs {
+		return q.now.UnixMilli()
+	}
+	return ms
+}
+
+func (q *request) clamp(t time.Time) time.Time {
+	return time.UnixMilli(q.clampMs(t.UnixMilli())).UTC()
+}
+
 func str(m pcommon.Map, k string) string {
 	if v, ok := m.Get(k); ok {
 		if v.Type() == pcommon.ValueTypeStr {
@@ -653,7 +734,11 @@ func intAttr(m pcommon.Map, k string) (int64, bool) {
 	case pcommon.ValueTypeInt:
 		return v.Int(), true
 	case pcommon.ValueTypeDouble:
-		return int64(v.Double()), true
+		d := v.Double()
+		if math.IsNaN(d) || d < math.MinInt64 || d >= math.MaxInt64 || d != math.Trunc(d) {
+			return 0, false
+		}
+		return int64(d), true
 	case pcommon.ValueTypeStr:
 		n, err := strconv.ParseInt(v.Str(), 10, 64)
 		return n, err == nil

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
@@ -43,6 +44,8 @@ type srReceiver struct {
 	tb         *metadata.TelemetryBuilder
 	masker     *privacy.Masker
 	rules      *rules.Set
+	perSession *limiter
+	perClient  *limiter
 
 	refs    int
 	release func()
@@ -75,7 +78,8 @@ func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &srReceiver{cfg: cfg, set: set, logger: set.Logger, tb: tb, masker: m, rules: rs}, nil
+	return &srReceiver{cfg: cfg, set: set, logger: set.Logger, tb: tb, masker: m, rules: rs,
+		perSession: newLimiter(cfg.RateLimits.PerSession), perClient: newLimiter(cfg.RateLimits.PerClient)}, nil
 }
 
 // Start connects to ClickHouse (creating the schema when asked), starts the
@@ -219,17 +223,31 @@ func contentType(req *http.Request) (string, bool) {
 	return "", false
 }
 
-func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (string, []byte, bool) {
+// readRequest checks the method, the ingest key, the per-client rate limit
+// and the content type, then reads the (decompressed, size-limited) body.
+func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (string, []byte, *IngestKey, bool) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeStatus(w, jsonContentType, &httpError{code: http.StatusMethodNotAllowed, msg: req.Method + " not allowed, use POST"})
-		return "", nil, false
+		return "", nil, nil, false
 	}
 	ct, ok := contentType(req)
+	errCT := ct
+	if !ok {
+		errCT = jsonContentType
+	}
+	key, herr := r.authenticate(req)
+	if herr == nil {
+		herr = r.checkClient(req)
+	}
+	if herr != nil {
+		writeStatus(w, errCT, herr)
+		return "", nil, nil, false
+	}
 	if !ok {
 		writeStatus(w, jsonContentType, &httpError{code: http.StatusUnsupportedMediaType,
-			msg: fmt.Sprintf("unsupported Content-Type %q, want %s or %s", req.Header.Get("Content-Type"), pbContentType, jsonContentType)})
-		return "", nil, false
+			msg: fmt.Sprintf("unsupported Content-Type %q, want %s or %s", clipID(req.Header.Get("Content-Type")), pbContentType, jsonContentType)})
+		return "", nil, nil, false
 	}
 	body, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
@@ -237,11 +255,11 @@ func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (stri
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeStatus(w, ct, &httpError{code: http.StatusRequestEntityTooLarge,
-				msg: fmt.Sprintf("request body over max_request_body_size (%d bytes)", mbe.Limit)})
-			return "", nil, false
+				msg: fmt.Sprintf("request body (after decompression) over max_request_body_size (%d bytes)", mbe.Limit)})
+			return "", nil, nil, false
 		}
 		writeStatus(w, ct, badRequest("reading request body: %v", err))
-		return "", nil, false
+		return "", nil, nil, false
 	}
 	if ct == jsonContentType && bytes.Contains(body, []byte(`"instrumentationLibrary`)) {
 		// OTLP/JSON before 0.17 (old browser SDKs): rename to scope*.
@@ -249,11 +267,11 @@ func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (stri
 		body = bytes.ReplaceAll(body, []byte(`"instrumentationLibraryLogs"`), []byte(`"scopeLogs"`))
 		body = bytes.ReplaceAll(body, []byte(`"instrumentationLibrary"`), []byte(`"scope"`))
 	}
-	return ct, body, true
+	return ct, body, key, true
 }
 
 func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
-	ct, body, ok := r.readRequest(w, req)
+	ct, body, key, ok := r.readRequest(w, req)
 	if !ok {
 		return
 	}
@@ -269,7 +287,13 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ld := ereq.Logs()
-	res, herr := r.consumeLogs(req.Context(), ld)
+	if herr := checkResources(key, ld.ResourceLogs().Len(), func(i int) pcommon.Resource { return ld.ResourceLogs().At(i).Resource() }); herr != nil {
+		writeStatus(w, ct, herr)
+		return
+	}
+	actx, cancel := context.WithTimeout(req.Context(), r.cfg.AckTimeout)
+	res, herr := r.consumeLogs(actx, ld)
+	cancel()
 	if herr != nil {
 		writeStatus(w, ct, herr)
 		return
@@ -295,7 +319,7 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
-	ct, body, ok := r.readRequest(w, req)
+	ct, body, key, ok := r.readRequest(w, req)
 	if !ok {
 		return
 	}
@@ -311,7 +335,14 @@ func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	td := ereq.Traces()
-	if herr := r.consumeTraces(req.Context(), td); herr != nil {
+	if herr := checkResources(key, td.ResourceSpans().Len(), func(i int) pcommon.Resource { return td.ResourceSpans().At(i).Resource() }); herr != nil {
+		writeStatus(w, ct, herr)
+		return
+	}
+	actx, cancel := context.WithTimeout(req.Context(), r.cfg.AckTimeout)
+	herr := r.consumeTraces(actx, td)
+	cancel()
+	if herr != nil {
 		writeStatus(w, ct, herr)
 		return
 	}
@@ -346,9 +377,9 @@ func storeError(err error) *httpError {
 	case errors.Is(err, store.ErrClosed):
 		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 5, msg: "sessionreplay: shutting down, retry later"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 1, msg: "sessionreplay: write not confirmed in time, retry"}
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: 2, msg: "sessionreplay: write not confirmed within ack_timeout (ClickHouse slow or unavailable), retry"}
 	}
-	return &httpError{code: http.StatusServiceUnavailable, retryAfter: 5, msg: "sessionreplay: ClickHouse unavailable, retry later: " + err.Error()}
+	return &httpError{code: http.StatusServiceUnavailable, retryAfter: 2, msg: "sessionreplay: ClickHouse unavailable, retry later: " + err.Error()}
 }
 
 func writeStatus(w http.ResponseWriter, ct string, e *httpError) {
@@ -376,7 +407,11 @@ func grpcCode(httpCode int) int32 {
 	case http.StatusServiceUnavailable:
 		return 14 // Unavailable
 	case http.StatusUnauthorized:
-		return 16
+		return 16 // Unauthenticated
+	case http.StatusForbidden:
+		return 7 // PermissionDenied
+	case http.StatusTooManyRequests:
+		return 8 // ResourceExhausted
 	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
 		return 12 // Unimplemented
 	}

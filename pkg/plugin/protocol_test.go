@@ -13,31 +13,13 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
-	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/pluginhost"
 	"github.com/seed/sessionreplay/pkg/store"
 )
-
-// grpcClientPlugin is the host side of one of the SDK's plugin services: it
-// hands out the raw pluginv2 gRPC client, as Grafana's plugin manager does.
-type grpcClientPlugin struct {
-	goplugin.NetRPCUnsupportedPlugin
-	client func(*grpc.ClientConn) any
-}
-
-func (p *grpcClientPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
-	return errors.New("host side only")
-}
-
-func (p *grpcClientPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return p.client(c), nil
-}
 
 // TestPluginOverGRPC builds the plugin executable, starts it the way Grafana
 // does (hashicorp/go-plugin, protocol 2, the datasource magic cookie) and
@@ -57,44 +39,13 @@ func TestPluginOverGRPC(t *testing.T) {
 		t.Fatalf("go build ./pkg: %v\n%s", err, out)
 	}
 
-	cmd := exec.Command(bin)
-	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig: goplugin.HandshakeConfig{
-			ProtocolVersion:  grpcplugin.ProtocolVersion,
-			MagicCookieKey:   grpcplugin.MagicCookieKey,
-			MagicCookieValue: grpcplugin.MagicCookieValue,
-		},
-		VersionedPlugins: map[int]goplugin.PluginSet{grpcplugin.ProtocolVersion: {
-			"diagnostics": &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewDiagnosticsClient(c) }},
-			"data":        &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewDataClient(c) }},
-			"resource":    &grpcClientPlugin{client: func(c *grpc.ClientConn) any { return pluginv2.NewResourceClient(c) }},
-		}},
-		Cmd:              cmd,
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Managed:          false,
-		SyncStdout:       io.Discard,
-		SyncStderr:       io.Discard,
-		StartTimeout:     30 * time.Second,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: io.Discard}),
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
+	// Started the way Grafana starts it: go-plugin, protocol 2, the datasource cookie, gRPC.
+	host, err := pluginhost.Start(bin, nil)
 	if err != nil {
 		t.Fatalf("start plugin: %v", err)
 	}
-	if v := client.NegotiatedVersion(); v != 2 {
-		t.Fatalf("negotiated protocol %d", v)
-	}
-	dispense := func(name string) any {
-		raw, err := rpc.Dispense(name)
-		if err != nil {
-			t.Fatalf("dispense %s: %v", name, err)
-		}
-		return raw
-	}
-	diag := dispense("diagnostics").(pluginv2.DiagnosticsClient)
-	dataClient := dispense("data").(pluginv2.DataClient)
-	res := dispense("resource").(pluginv2.ResourceClient)
+	t.Cleanup(host.Kill)
+	diag, dataClient, res := host.Diagnostics, host.Data, host.Resource
 
 	jsonData, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "tracesDatasourceUid": "tempo"})
 	pctx := &pluginv2.PluginContext{

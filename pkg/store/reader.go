@@ -43,7 +43,7 @@ func (r *Reader) ReplayStart(ctx context.Context, sessionID string, from time.Ti
     UNION ALL
     SELECT start_time FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String} AND full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})
 )`, r.db)
-	ctx = withParams(ctx, clickhouse.Parameters{"sid": sessionID, "from": fmt.Sprint(from.UnixMilli())})
+	ctx = withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID), "from": fmt.Sprint(from.UnixMilli())})
 	var start time.Time
 	var n uint64
 	if err := r.conn.QueryRow(ctx, q).Scan(&start, &n); err != nil {
@@ -62,7 +62,7 @@ func (r *Reader) StreamChunks(ctx context.Context, sessionID string, since time.
 FROM `+chunkSource+`
 WHERE start_time >= fromUnixTimestamp64Milli({since:Int64})
 ORDER BY start_time, window_id, seq`, r.db)
-	ctx = withParams(ctx, clickhouse.Parameters{"sid": sessionID, "since": fmt.Sprint(since.UnixMilli())})
+	ctx = withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID), "since": fmt.Sprint(since.UnixMilli())})
 	rows, err := r.conn.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
@@ -100,7 +100,7 @@ func (r *Reader) Session(ctx context.Context, sessionID string) (s SessionSummar
     sum(page_views), sum(clicks), sum(inputs), sum(rage_clicks), sum(errors), arraySort(groupUniqArrayArray(urls)), min(entry).url,
     max(user_id), max(service_name), max(device), max(os), max(browser), max(country), max(user_agent), maxMap(attributes)
 FROM %s.sessions WHERE session_id = {sid:String} GROUP BY session_id`, r.db)
-	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": sessionID}), q)
+	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q)
 	if err != nil {
 		return s, false, fmt.Errorf("read session: %w", err)
 	}
@@ -122,7 +122,7 @@ FROM %s.sessions WHERE session_id = {sid:String} GROUP BY session_id`, r.db)
 func (r *Reader) Decisions(ctx context.Context, sessionID string) ([]Decision, error) {
 	q := fmt.Sprintf(`SELECT session_id, rule, min(trigger_time) AS t, argMin(trace_id, trigger_time)
 FROM %s.retained_sessions WHERE session_id = {sid:String} GROUP BY session_id, rule ORDER BY t, rule`, r.db)
-	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": sessionID}), q)
+	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}
@@ -142,7 +142,7 @@ FROM %s.retained_sessions WHERE session_id = {sid:String} GROUP BY session_id, r
 // SessionsOfTrace returns the sessions a trace belongs to (usually one).
 func (r *Reader) SessionsOfTrace(ctx context.Context, traceID string) ([]string, error) {
 	q := fmt.Sprintf(`SELECT DISTINCT session_id FROM %s.session_traces WHERE trace_id = {tid:String} ORDER BY session_id`, r.db)
-	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"tid": traceID}), q)
+	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"tid": EscapeParam(traceID)}), q)
 	if err != nil {
 		return nil, fmt.Errorf("read trace links: %w", err)
 	}
@@ -165,6 +165,6 @@ func (r *Reader) ChunkCount(ctx context.Context, table, sessionID string) (uint6
 	}
 	q := fmt.Sprintf(`SELECT uniqExact(window_id, seq) FROM %s.%s WHERE session_id = {sid:String}`, r.db, table)
 	var n uint64
-	err := r.conn.QueryRow(withParams(ctx, clickhouse.Parameters{"sid": sessionID}), q).Scan(&n)
+	err := r.conn.QueryRow(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q).Scan(&n)
 	return n, err
 }

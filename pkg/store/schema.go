@@ -276,7 +276,7 @@ func Migrate(ctx context.Context, conn driver.Conn, o SchemaOptions) (applied []
 				return applied, fmt.Errorf("schema migration %d (%s): %w\n%s", m.version, m.name, err, stmt)
 			}
 		}
-		record := withParams(ctx, clickhouse.Parameters{"v": fmt.Sprint(m.version), "n": m.name})
+		record := withParams(ctx, clickhouse.Parameters{"v": fmt.Sprint(m.version), "n": EscapeParam(m.name)})
 		if err := conn.Exec(record, fmt.Sprintf("INSERT INTO %s.%s (version, name) VALUES ({v:UInt32}, {n:String})", o.Database, TableMigrations)); err != nil {
 			return applied, fmt.Errorf("schema migration %d: record: %w", m.version, err)
 		}

@@ -311,3 +311,39 @@ func TestClusterDDLRendersOnClusterReplicatedAndDistributed(t *testing.T) {
 // recent is a whole-second time of an hour ago: inside every TTL (rows that
 // are already expired can be dropped as soon as they are written).
 func recent() time.Time { return time.Now().Add(-time.Hour).Truncate(time.Second).UTC() }
+
+// TestHostileSessionIDsReadBackLiterally: ids reach ClickHouse as bound
+// parameters, escaped for its text format, so quotes, backslashes, tabs and
+// SQL match themselves and nothing else.
+func TestHostileSessionIDsReadBackLiterally(t *testing.T) {
+	ctx := context.Background()
+	conn, db := migrated(t)
+	w := store.NewWriter(conn, db)
+	r := store.NewReader(conn, db)
+	t0 := recent()
+	ids := []string{`a\b`, "tab\there", "line\nbreak", `'; DROP TABLE sessions; --`, `\' OR 1=1`, `{sid:String}`}
+	for i, id := range ids {
+		if err := w.WriteChunks(ctx, store.TableBuffer, []store.Chunk{sampleChunk(id, 0, t0.Add(time.Duration(i)*time.Second), true)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteSessions(ctx, []store.SessionSummary{{SessionID: id, Start: t0, End: t0, Clicks: uint64(i + 1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range ids {
+		got, err := r.Chunks(ctx, id)
+		if err != nil || len(got) != 1 || got[0].SessionID != id {
+			t.Errorf("chunks of %q: %d, %v", id, len(got), err)
+		}
+		s, ok, err := r.Session(ctx, id)
+		if err != nil || !ok || s.SessionID != id || s.Clicks != uint64(i+1) {
+			t.Errorf("session %q: ok=%v clicks=%d err=%v", id, ok, s.Clicks, err)
+		}
+		if err := w.CopyToRetained(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.ChunkCount(ctx, store.TableRetained, id); err != nil || n != 1 {
+			t.Errorf("retained chunks of %q = %d, %v", id, n, err)
+		}
+	}
+}

@@ -161,7 +161,7 @@ func (w *Writer) CopyToRetained(ctx context.Context, sessionID string) error {
 	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at)
 SELECT session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at
 FROM %[1]s.%[3]s WHERE session_id = {sid:String}`, w.db, TableRetained, TableBuffer)
-	if err := w.conn.Exec(withParams(ctx, clickhouse.Parameters{"sid": sessionID}), q); err != nil {
+	if err := w.conn.Exec(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q); err != nil {
 		return fmt.Errorf("copy session to %s: %w", TableRetained, err)
 	}
 	return nil

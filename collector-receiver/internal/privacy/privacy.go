@@ -234,7 +234,7 @@ func (m *Masker) needsWalk(data []byte) bool {
 	s := string(data) // no copy for the Contains calls below in practice (escape analysis)
 	return strings.Contains(s, `"input"`) || strings.Contains(s, `"textarea"`) || strings.Contains(s, `"select"`) ||
 		strings.Contains(s, `"INPUT"`) || strings.Contains(s, `"TEXTAREA"`) || strings.Contains(s, `"SELECT"`) ||
-		strings.Contains(s, `"value"`)
+		strings.Contains(s, `"value"`) || strings.Contains(s, `"`+SensitiveAttr+`"`)
 }
 
 // mutationNeedsWalk: added form fields, value attribute changes, or text
@@ -248,7 +248,11 @@ func (m *Masker) mutationNeedsWalk(data []byte, st *State) bool {
 		strings.Contains(s, `"tagName":"INPUT"`) || strings.Contains(s, `"tagName":"TEXTAREA"`) || strings.Contains(s, `"tagName":"SELECT"`) {
 		return true
 	}
-	if strings.Contains(s, `"attributes":[{`) && strings.Contains(s, `"value"`) {
+	if strings.Contains(s, `"attributes":[{`) && (strings.Contains(s, `"value"`) || strings.Contains(s, `"autocomplete"`) ||
+		strings.Contains(s, `"type"`) || strings.Contains(s, `"name"`)) {
+		return true
+	}
+	if strings.Contains(s, `"`+SensitiveAttr+`"`) {
 		return true
 	}
 	return len(st.Sensitive) > 0 && (strings.Contains(s, `"texts":[{`) || strings.Contains(s, `"adds":[{`) || strings.Contains(s, `"type"`))
@@ -295,7 +299,13 @@ func (m *Masker) walk(node map[string]any, masked bool, parentTag string, st *St
 			inputType, _ = attrs["type"].(string)
 			inputType = strings.ToLower(inputType)
 		}
-		password := tag == "input" && inputType == "password"
+		if !masked && attrs != nil {
+			if _, ok := attrs[SensitiveAttr]; ok {
+				masked = true
+				st.add(id)
+			}
+		}
+		password := (tag == "input" && inputType == "password") || (isField && SensitiveField(attrs))
 		if password || (tag == "textarea" && (m.cfg.MaskInputs || masked)) {
 			st.add(id)
 		}
@@ -374,6 +384,12 @@ func (m *Masker) mutation(d map[string]any, st *State) (int, bool) {
 			}
 			id := asID(am["id"])
 			kv, _ := am["attributes"].(map[string]any)
+			if SensitiveField(kv) {
+				st.add(id)
+			}
+			if _, ok := kv[SensitiveAttr]; ok {
+				st.add(id)
+			}
 			for k, v := range kv {
 				lk := strings.ToLower(k)
 				if m.drop[lk] {
@@ -412,6 +428,48 @@ func (m *Masker) mutation(d map[string]any, st *State) (int, bool) {
 		}
 	}
 	return n, changed
+}
+
+// SensitiveAttr marks an element (and its subtree) whose values and text are
+// always masked: <div data-sensitive>.
+const SensitiveAttr = "data-sensitive"
+
+// sensitiveNames are substrings of a form field's name/id/autocomplete that
+// make its value secret whatever mask_inputs says.
+var sensitiveNames = []string{"password", "passwd", "pwd", "card", "cvv", "cvc", "csc", "ssn", "social-security", "iban", "pin-code", "secret", "otp"}
+
+// SensitiveField reports whether a form field's attributes mark it secret:
+// type=password, autocomplete cc-* / *-password / one-time-code, a
+// data-sensitive attribute, or a name/id containing password, card, cvv, ssn...
+func SensitiveField(attrs map[string]any) bool {
+	if attrs == nil {
+		return false
+	}
+	if _, ok := attrs[SensitiveAttr]; ok {
+		return true
+	}
+	if t, _ := attrs["type"].(string); strings.EqualFold(t, "password") {
+		return true
+	}
+	if ac, _ := attrs["autocomplete"].(string); ac != "" {
+		ac = strings.ToLower(ac)
+		if strings.Contains(ac, "cc-") || strings.Contains(ac, "password") || strings.Contains(ac, "one-time-code") {
+			return true
+		}
+	}
+	for _, k := range []string{"name", "id"} {
+		v, _ := attrs[k].(string)
+		if v == "" {
+			continue
+		}
+		v = strings.ToLower(v)
+		for _, n := range sensitiveNames {
+			if strings.Contains(v, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func stars(s string) string { return strings.Repeat("*", utf8.RuneCountInString(s)) }
