@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/otellogs"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -77,7 +78,9 @@ func migratedDB(b *testing.B) (driver.Conn, string) {
 
 // BenchmarkIngest sends real chunks through the receiver (OTLP/HTTP protobuf,
 // decode, privacy, summaries, markers, group commit) into ClickHouse, then
-// inserts the same chunk bytes with a raw clickhouse-go batch, and reports both.
+// inserts the same chunk bytes with a raw clickhouse-go batch (the ceiling),
+// then the same events one row each into otel_logs (the HyperDX layout), and
+// reports all three.
 func BenchmarkIngest(b *testing.B) {
 	w := makeWorkload(b, 40)
 	ctx := context.Background()
@@ -161,8 +164,36 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	rawTook := time.Since(start)
 
+	// --- the HyperDX layout: the same events, one row each, in otel_logs
+	// (what the ClickHouse exporter writes), one batch per session
+	logsConn, logsDB := migratedDB(b)
+	if err := logsConn.Exec(ctx, otellogs.DDL(logsDB)); err != nil {
+		b.Fatal(err)
+	}
+	perSession := map[string][]otellogs.Event{}
+	var sessions []string
+	for i, r := range w.rows {
+		if _, ok := perSession[r.SessionID]; !ok {
+			sessions = append(sessions, r.SessionID)
+		}
+		for _, e := range w.chunks[i] {
+			perSession[r.SessionID] = append(perSession[r.SessionID], otellogs.Event{Time: r.Start, JSON: e})
+		}
+	}
+	start = time.Now()
+	for i := 0; i < b.N; i++ {
+		for _, sid := range sessions {
+			if err := otellogs.Insert(ctx, logsConn, logsDB, "bench", sid, perSession[sid]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	logsTook := time.Since(start)
+
 	n := float64(len(w.rows) * b.N)
 	mb := float64(w.bytes*b.N) / 1e6
+	b.ReportMetric(n/logsTook.Seconds(), "otellogs_chunks/s")
+	b.ReportMetric(mb/logsTook.Seconds(), "otellogs_MB/s")
 	b.ReportMetric(n/recvTook.Seconds(), "recv_chunks/s")
 	b.ReportMetric(mb/recvTook.Seconds(), "recv_MB/s")
 	b.ReportMetric(n/rawTook.Seconds(), "raw_chunks/s")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
 	"github.com/seed/sessionreplay/pkg/fixtures"
+	"github.com/seed/sessionreplay/pkg/otellogs"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -84,7 +84,7 @@ func BenchmarkStorage(b *testing.B) {
 	if _, err := store.Migrate(ctx, conn, opts); err != nil {
 		b.Fatal(err)
 	}
-	if err := conn.Exec(ctx, fmt.Sprintf(otelLogsDDL, db)); err != nil {
+	if err := conn.Exec(ctx, otellogs.DDL(db)); err != nil {
 		b.Fatal(err)
 	}
 	w := store.NewWriter(conn, db)
@@ -118,19 +118,11 @@ func BenchmarkStorage(b *testing.B) {
 
 func insertOtelLogs(b *testing.B, conn driver.Conn, db, session string, events []rrwebEvent, shift time.Duration) {
 	b.Helper()
-	batch, err := conn.PrepareBatch(context.Background(),
-		"INSERT INTO "+db+".otel_logs (Timestamp, ServiceName, Body, ResourceAttributes, ScopeName, LogAttributes, SeverityText)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	res := map[string]string{"service.name": "shop-web", "rum.sessionId": session, "telemetry.sdk.name": "hyperdx-browser"}
+	rows := make([]otellogs.Event, len(events))
 	for i, e := range events {
-		attrs := map[string]string{"rr-web.event": strconv.Itoa(i), "rr-web.offset": "0", "rr-web.chunk": "1", "rr-web.total-chunks": "1"}
-		if err := batch.Append(time.UnixMilli(e.Timestamp).Add(shift), "shop-web", string(e.raw), res, "rum.rr-web", attrs, "INFO"); err != nil {
-			b.Fatal(err)
-		}
+		rows[i] = otellogs.Event{Time: time.UnixMilli(e.Timestamp).Add(shift), JSON: e.raw}
 	}
-	if err := batch.Send(); err != nil {
+	if err := otellogs.Insert(context.Background(), conn, db, "shop-web", session, rows); err != nil {
 		b.Fatal(err)
 	}
 }

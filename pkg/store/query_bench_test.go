@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/otellogs"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -131,30 +132,6 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// otelLogsDDL is the table of the OpenTelemetry Collector's ClickHouse
-// exporter (as HyperDX uses it), reduced to its columns.
-const otelLogsDDL = `CREATE TABLE %s.otel_logs (
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
-    TraceId String CODEC(ZSTD(1)),
-    SpanId String CODEC(ZSTD(1)),
-    TraceFlags UInt8,
-    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
-    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
-    Body String CODEC(ZSTD(1)),
-    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeName String CODEC(ZSTD(1)),
-    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1))
-) ENGINE = MergeTree
-PARTITION BY toDate(TimestampTime)
-PRIMARY KEY (ServiceName, TimestampTime)
-ORDER BY (ServiceName, TimestampTime, Timestamp)`
-
 // benchLoad fills both tables server-side (INSERT ... SELECT FROM numbers()).
 // Session n: id = hex(sipHash128(n)); start = base + n*spacing; duration
 // 60 s + (n % 1800) s; two summary rows (one per half, as two chunks write);
@@ -182,7 +159,7 @@ SELECT sid,
     [url], (toDateTime64(s_start, 3), url), concat('user-', toString(n %% 50000)), 'shop-web', device, os, browser, country,
     'Mozilla/5.0', map('plan', ['free', 'pro', 'team'][n %% 3 + 1])
 FROM (SELECT intDiv(number, 2) AS n, number %% 2 AS part, %[3]s FROM numbers(%[4]d))`, db, perSession, session, 2*sessions),
-		fmt.Sprintf(otelLogsDDL, db),
+		otellogs.DDL(db),
 		fmt.Sprintf(`INSERT INTO %s.otel_logs (Timestamp, ServiceName, Body, ResourceAttributes, ScopeName, LogAttributes, SeverityText)
 SELECT s_start + toIntervalMillisecond(intDiv(dur_ms * i, %[2]d - 1)), 'shop-web',
     '{"type":3,"data":{"source":1,"positions":[{"x":1,"y":1,"id":7,"timeOffset":0}]}}',
