@@ -47,14 +47,20 @@ func Collector() error {
 // ClickHouse serves the embedded ClickHouse on 127.0.0.1:9000 (native) and
 // :8123 (HTTP), data in .data/clickhouse, until Ctrl-C.
 func ClickHouse() error {
-	return sh.RunV("go", "run", "./pkg/cmd/sessionreplay", "clickhouse")
+	mg.Deps(Command)
+	return sh.RunV("dist/sessionreplay", "clickhouse")
+}
+
+// Command builds the project's command (embedded ClickHouse, migrations, demo) into dist/sessionreplay.
+func Command() error {
+	return sh.RunV("go", "build", "-o", "dist/sessionreplay", "./pkg/cmd/sessionreplay")
 }
 
 // Demo is the main job: embedded ClickHouse (or $SESSIONREPLAY_CLICKHOUSE_DSN),
 // the schema, the collector with the sessionreplay receiver; it says what runs where.
 func Demo() error {
-	mg.Deps(Collector, Recorder)
-	return sh.RunV("go", "run", "./pkg/cmd/sessionreplay", "demo")
+	mg.Deps(Command, Collector, Recorder)
+	return sh.RunV("dist/sessionreplay", "demo")
 }
 
 // Recorder builds the browser recorder's bundles into recorder/dist.

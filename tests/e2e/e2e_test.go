@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,6 +95,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	col.Env = append(os.Environ(), "E2E_OTLP_ENDPOINT="+otlpAddr, "E2E_SHOP_ORIGIN="+shop.URL, "E2E_CLICKHOUSE_DSN="+dsn)
 	colLog, _ := os.Create(filepath.Join(out, "collector.log"))
 	col.Stdout, col.Stderr = colLog, colLog
+	col.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // never outlives the test
 	if err := col.Start(); err != nil {
 		t.Fatal(err)
 	}
