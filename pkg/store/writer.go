@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -43,23 +45,29 @@ func (b *Batch) Append(o *Batch) {
 	b.Decisions = append(b.Decisions, o.Decisions...)
 }
 
-// Write inserts every non-empty part of b, chunks first, decisions last, so a
-// decision is never visible before the rows it refers to. Writing the same
+// Write inserts every non-empty part of b. The row tables are written
+// concurrently (one INSERT each, on separate connections), decisions last, so
+// a decision is never visible before the rows it refers to. Writing the same
 // batch again is harmless: every table collapses duplicates by its key.
 func (w *Writer) Write(ctx context.Context, b *Batch) error {
-	if err := w.WriteChunks(ctx, TableBuffer, b.Buffered); err != nil {
-		return err
+	parts := []func() error{
+		func() error { return w.WriteChunks(ctx, TableBuffer, b.Buffered) },
+		func() error { return w.WriteChunks(ctx, TableRetained, b.Retained) },
+		func() error { return w.WriteSessions(ctx, b.Sessions) },
+		func() error { return w.WriteEvents(ctx, b.Events) },
+		func() error { return w.WriteTraceLinks(ctx, b.Links) },
 	}
-	if err := w.WriteChunks(ctx, TableRetained, b.Retained); err != nil {
-		return err
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = part()
+		}()
 	}
-	if err := w.WriteSessions(ctx, b.Sessions); err != nil {
-		return err
-	}
-	if err := w.WriteEvents(ctx, b.Events); err != nil {
-		return err
-	}
-	if err := w.WriteTraceLinks(ctx, b.Links); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	return w.WriteDecisions(ctx, b.Decisions)
