@@ -36,12 +36,26 @@ type Config struct {
 	// TCPPort (native protocol) and HTTPPort; 0 picks a free port.
 	TCPPort  int
 	HTTPPort int
-	// ConfigFile is an optional ClickHouse config (users, remote_servers, ...).
+	// ConfigFile is an optional ClickHouse config (remote_servers, ...).
 	ConfigFile string
+	// Users, when set, replace the default access: "default" keeps full
+	// rights (no password) and each of these users is added. It cannot be
+	// combined with ConfigFile.
+	Users []User
 	// Log receives the server's output; by default DataDir/chembed.log.
 	Log io.Writer
 	// StartTimeout bounds the wait for the server to answer.
 	StartTimeout time.Duration
+}
+
+// User is a ClickHouse user of the embedded server.
+type User struct {
+	Name     string
+	Password string
+	// ReadOnly users may only read (ClickHouse's readonly = 2: no writes, no
+	// DDL, but query settings such as max_execution_time may be set): the
+	// account a Grafana data source should use.
+	ReadOnly bool
 }
 
 // Server is a running embedded ClickHouse.
@@ -82,6 +96,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.DataDir = dataDir
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
+	}
+	if len(cfg.Users) > 0 {
+		if cfg.ConfigFile != "" {
+			return nil, errors.New("chembed: Users and ConfigFile cannot be combined")
+		}
+		if cfg.ConfigFile, err = writeUsersConfig(cfg.DataDir, cfg.Users); err != nil {
+			return nil, err
+		}
 	}
 	for _, port := range []*int{&cfg.TCPPort, &cfg.HTTPPort} {
 		if *port == 0 {
