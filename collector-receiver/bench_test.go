@@ -66,15 +66,7 @@ func makeWorkload(b *testing.B, sessions int) *workload {
 	return w
 }
 
-func migratedDB(b *testing.B) (driver.Conn, string) {
-	conn, db := chembedtest.NewDatabase(b)
-	o := store.DefaultSchemaOptions()
-	o.Database = db
-	if _, err := store.Migrate(context.Background(), conn, o); err != nil {
-		b.Fatal(err)
-	}
-	return conn, db
-}
+func migratedDB(b *testing.B) (driver.Conn, string) { return chembedtest.NewMigratedDatabase(b) }
 
 // BenchmarkIngest sends real chunks through the receiver (OTLP/HTTP protobuf,
 // decode, privacy, summaries, markers, group commit) into ClickHouse, then

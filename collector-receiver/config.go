@@ -72,8 +72,9 @@ type Config struct {
 	Batch    BatchConfig    `mapstructure:"batch"`
 }
 
-// RateLimitsConfig: per replay session (chunks/s, keyed by session.id) and
-// per client (requests/s, keyed by the remote IP address).
+// RateLimitsConfig: per replay session (chunks/s, keyed by session.id; on by
+// default) and per client (requests/s, keyed by the remote IP address; off by
+// default, since behind a proxy all clients share its address).
 type RateLimitsConfig struct {
 	PerSession RateLimit `mapstructure:"per_session"`
 	PerClient  RateLimit `mapstructure:"per_client"`

@@ -52,9 +52,12 @@ func createDefaultConfig() component.Config {
 		AckTimeout:     5 * time.Second,
 		RateLimits: RateLimitsConfig{
 			PerSession: RateLimit{Rate: 5, Burst: 50},
-			PerClient:  RateLimit{Rate: 100, Burst: 400},
+			// Off by default: behind a load balancer or ingress every browser
+			// has the proxy's address. Turn it on where the collector sees
+			// browsers' own addresses.
+			PerClient: RateLimit{Rate: 0, Burst: 400},
 		},
-		Privacy:       privacy.Config{MaskInputs: true},
+		Privacy: privacy.Config{MaskInputs: true},
 		Sessions: SessionsConfig{
 			IdleTimeout:      30 * time.Minute,
 			MaxSessions:      100000,

@@ -5,32 +5,16 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"net"
-	"os"
-	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/seed/sessionreplay/pkg/fixtures"
 )
-
-const fixtures = "/work/shared/fixtures"
-
-// fixtureDir finds the shared fixtures (env SESSIONREPLAY_FIXTURES overrides).
-func fixtureDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("SESSIONREPLAY_FIXTURES"); d != "" {
-		return d
-	}
-	for _, d := range []string{fixtures, "../../shared/fixtures", "../shared/fixtures"} {
-		if _, err := os.Stat(filepath.Join(d, "rrweb")); err == nil {
-			return d
-		}
-	}
-	t.Fatalf("fixtures not found (set SESSIONREPLAY_FIXTURES)")
-	return ""
-}
 
 // loadEvents reads a recording and moves its timestamps to now (old
 // recordings would be past the tables' TTL and vanish).
@@ -64,12 +48,8 @@ func loadEvents(t testing.TB, name string) []json.RawMessage {
 
 func loadRawEvents(t testing.TB, name string) []json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), "rrweb", name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev []json.RawMessage
-	if err := json.Unmarshal(b, &ev); err != nil {
+	if err := json.Unmarshal(fixtures.Read(t, "rrweb", name), &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev
@@ -166,3 +146,13 @@ func metaEvent(href string, ts int64) json.RawMessage {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func freePortNum(t testing.TB) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(freePort(t))
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -28,7 +28,15 @@ import (
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// Fuzzing (go test -fuzz) needs no ClickHouse: do not start one per worker.
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzz=") || strings.HasPrefix(a, "-test.fuzzworker") {
+			os.Exit(m.Run())
+		}
+	}
+	os.Exit(chembedtest.Main(m))
+}
 
 var (
 	buildOnce sync.Once
@@ -116,13 +124,24 @@ type collector struct {
 	sink     *sink
 	reader   *store.Reader
 	logs     *bytes.Buffer
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 func startCollector(t *testing.T, rulesYAML string, extra string) *collector {
 	t.Helper()
-	bin := collectorBinary(t)
 	conn, db := chembedtest.NewDatabase(t)
-	endpoint := freePort(t)
+	return startCollectorOn(t, conn, db, chembedtest.DSN(db), "", rulesYAML, extra)
+}
+
+// startCollectorOn starts the collector binary writing to dsn (conn/db are
+// the test's own view of that database); endpoint "" picks a free port.
+func startCollectorOn(t *testing.T, conn driver.Conn, db, dsn, endpoint, rulesYAML, extra string) *collector {
+	t.Helper()
+	bin := collectorBinary(t)
+	if endpoint == "" {
+		endpoint = freePort(t)
+	}
 	sk := &sink{spans: map[string]int{}, logs: map[string]int{}}
 	sinkSrv := &http.Server{Handler: sk}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -133,21 +152,25 @@ func startCollector(t *testing.T, rulesYAML string, extra string) *collector {
 	go func() { _ = sinkSrv.Serve(ln) }()
 	t.Cleanup(func() { _ = sinkSrv.Close() })
 
+	// extra may replace the default cors and privacy sections.
+	corsYAML := "    cors:\n      allowed_origins: [\"http://localhost:3000\"]\n"
+	if strings.Contains(extra, "\n    cors:") || strings.HasPrefix(extra, "    cors:") {
+		corsYAML = ""
+	}
+	privacyYAML := "    privacy:\n      mask_inputs: true\n      mask_selectors: [\"[data-private]\"]\n"
+	if strings.Contains(extra, "\n    privacy:") || strings.HasPrefix(extra, "    privacy:") {
+		privacyYAML = ""
+	}
 	cfg := fmt.Sprintf(`receivers:
   sessionreplay:
     endpoint: %s
     max_request_body_size: 2097152
-    cors:
-      allowed_origins: ["http://localhost:3000"]
-    clickhouse:
+%s    clickhouse:
       endpoint: %s
       buffer_ttl: 24h
       retention_ttl: 720h
     create_schema: true
-    privacy:
-      mask_inputs: true
-      mask_selectors: ["[data-private]"]
-    sessions:
+%s    sessions:
       idle_timeout: 2s
       decision_cache_ttl: 1s
     batch:
@@ -176,7 +199,7 @@ service:
       receivers: [sessionreplay]
       processors: [batch]
       exporters: [otlphttp]
-`, endpoint, chembedtest.DSN(db), rulesYAML, extra, sinkAddr)
+`, endpoint, corsYAML, dsn, privacyYAML, rulesYAML, extra, sinkAddr)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -200,13 +223,13 @@ service:
 			t.Logf("collector output:\n%s", out.String())
 		}
 	})
-	c := &collector{t: t, endpoint: endpoint, conn: conn, db: db, sink: sk, reader: store.NewReader(conn, db), logs: &out}
+	c := &collector{t: t, endpoint: endpoint, conn: conn, db: db, sink: sk, reader: store.NewReader(conn, db), logs: &out, cmd: cmd, done: done}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Post("http://"+endpoint+"/v1/traces", "application/json", strings.NewReader(`{}`))
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == 200 || resp.StatusCode == 401 { // 401: ingest keys configured
 				break
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -307,7 +308,7 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 	resp := plogotlp.NewExportResponse()
 	if res.rejected > 0 {
 		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(res.message)
+		resp.PartialSuccess().SetErrorMessage(strings.ToValidUTF8(res.message, "\uFFFD"))
 	}
 	var out []byte
 	if ct == pbContentType {
@@ -386,7 +387,9 @@ func writeStatus(w http.ResponseWriter, ct string, e *httpError) {
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(e.retryAfter))
 	}
-	st := &spb.Status{Code: grpcCode(e.code), Message: e.msg}
+	// Messages quote client input: keep them valid UTF-8, or the Status
+	// cannot be marshalled (found by FuzzLogsRequest: 500 instead of 400).
+	st := &spb.Status{Code: grpcCode(e.code), Message: strings.ToValidUTF8(e.msg, "\uFFFD")}
 	var out []byte
 	var err error
 	if ct == pbContentType {

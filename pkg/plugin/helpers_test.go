@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,24 +15,14 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/fixtures"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
 
-const fixtureDir = "../../../shared/fixtures/rrweb"
-
 // migrated is a fresh database with the schema.
-func migrated(t testing.TB) (driver.Conn, string) {
-	t.Helper()
-	conn, db := chembedtest.NewDatabase(t)
-	opts := store.DefaultSchemaOptions()
-	opts.Database = db
-	if _, err := store.Migrate(context.Background(), conn, opts); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return conn, db
-}
+func migrated(t testing.TB) (driver.Conn, string) { return chembedtest.NewMigratedDatabase(t) }
 
 // newDS is a data source on the embedded ClickHouse, built the way Grafana
 // builds it (from instance settings JSON).
@@ -88,10 +77,7 @@ type loaded struct {
 
 func readEvents(t testing.TB, file string) []json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, file))
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
+	b := fixtures.Read(t, "rrweb", file)
 	var evs []json.RawMessage
 	if err := json.Unmarshal(b, &evs); err != nil {
 		t.Fatalf("fixture %s: %v", file, err)

@@ -78,12 +78,7 @@ func chunkEvents(session string, events []rrwebEvent, every time.Duration, shift
 //	go test -bench BenchmarkStorage -run '^$' ./pkg/store/
 func BenchmarkStorage(b *testing.B) {
 	ctx := context.Background()
-	conn, db := chembedtest.NewDatabase(b)
-	opts := store.DefaultSchemaOptions()
-	opts.Database = db
-	if _, err := store.Migrate(ctx, conn, opts); err != nil {
-		b.Fatal(err)
-	}
+	conn, db := chembedtest.NewMigratedDatabase(b)
 	if err := conn.Exec(ctx, otellogs.DDL(db)); err != nil {
 		b.Fatal(err)
 	}
@@ -151,12 +146,7 @@ func tableBytes(b *testing.B, conn driver.Conn, db, table string) uint64 {
 //	go test -bench BenchmarkReplaySeek -run '^$' ./pkg/store/
 func BenchmarkReplaySeek(b *testing.B) {
 	ctx := context.Background()
-	conn, db := chembedtest.NewDatabase(b)
-	opts := store.DefaultSchemaOptions()
-	opts.Database = db
-	if _, err := store.Migrate(ctx, conn, opts); err != nil {
-		b.Fatal(err)
-	}
+	conn, db := chembedtest.NewMigratedDatabase(b)
 	one := loadEvents(b, "smartx-90s.events.json")
 	span := one[len(one)-1].Timestamp - one[0].Timestamp + 1000
 	var long []rrwebEvent

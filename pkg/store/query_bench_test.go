@@ -30,12 +30,7 @@ import (
 // have hundreds, so the raw side is flattered) size it.
 func BenchmarkSessionList(b *testing.B) {
 	ctx := context.Background()
-	conn, db := chembedtest.NewDatabase(b)
-	opts := store.DefaultSchemaOptions()
-	opts.Database = db
-	if _, err := store.Migrate(ctx, conn, opts); err != nil {
-		b.Fatalf("migrate: %v", err)
-	}
+	conn, db := chembedtest.NewMigratedDatabase(b)
 	sessions := envInt(b, "SESSIONREPLAY_BENCH_SESSIONS", 1_000_000)
 	perSession := envInt(b, "SESSIONREPLAY_BENCH_EVENTS", 10)
 	// Sessions start over 24 hours ending an hour ago; each lasts 1 to 31 minutes.

@@ -20,16 +20,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
 
-func migrated(t *testing.T) (driver.Conn, string) {
-	t.Helper()
-	conn, db := chembedtest.NewDatabase(t)
-	opts := store.DefaultSchemaOptions()
-	opts.Database = db
-	if _, err := store.Migrate(context.Background(), conn, opts); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return conn, db
-}
+func migrated(t *testing.T) (driver.Conn, string) { return chembedtest.NewMigratedDatabase(t) }
 
 func TestMigrateTwiceIsNoOp(t *testing.T) {
 	ctx := context.Background()

@@ -106,11 +106,14 @@ func DecodeBody(body []byte, encoding string, limit int64) ([]byte, error) {
 // Parse splits a JSON array of rrweb events. Every element must be an object
 // with a numeric type. Events point into data (no copy).
 func Parse(data []byte) ([]Event, error) {
-	trimmed := bytes.TrimSpace(data)
+	// Only JSON whitespace: bytes.TrimSpace would also drop \v or U+0085,
+	// which json.Valid then never sees, and the stored original would not be
+	// JSON (found by FuzzDecodeChunk).
+	trimmed := bytes.Trim(data, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '[' {
 		return nil, ErrNotArray
 	}
-	if !json.Valid(trimmed) {
+	if !json.Valid(data) {
 		var v []json.RawMessage
 		err := json.Unmarshal(trimmed, &v)
 		return nil, fmt.Errorf("%w: %v", ErrNotArray, err)

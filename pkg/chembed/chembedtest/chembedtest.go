@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/seed/sessionreplay/pkg/chembed"
+	"github.com/seed/sessionreplay/pkg/store"
 )
 
 // DSNEnv names an existing server to test against instead of the embedded one.
@@ -98,5 +99,17 @@ func NewDatabase(t testing.TB) (driver.Conn, string) {
 		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC")
 		conn.Close()
 	})
+	return conn, db
+}
+
+// NewMigratedDatabase is NewDatabase with the schema applied (default TTLs).
+func NewMigratedDatabase(t testing.TB) (driver.Conn, string) {
+	t.Helper()
+	conn, db := NewDatabase(t)
+	opts := store.DefaultSchemaOptions()
+	opts.Database = db
+	if _, err := store.Migrate(context.Background(), conn, opts); err != nil {
+		t.Fatalf("chembedtest: migrate: %v", err)
+	}
 	return conn, db
 }

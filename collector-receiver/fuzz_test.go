@@ -1,0 +1,123 @@
+package sessionreplayreceiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+)
+
+// decodeOnly is the receiver's request path up to storage: confighttp's
+// decompression and body limit, readRequest, OTLP decoding, chunk records
+// and decodeChunk (gzip/JSON chunk bodies, rr-web records, masking).
+func decodeOnly(t testing.TB) http.Handler {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxRequestBodySize = 1 << 20
+	cfg.MaxChunkBytes = 1 << 20
+	m, err := privacy.New(privacy.Config{MaskInputs: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &srReceiver{cfg: cfg, masker: m}
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ct, body, _, ok := r.readRequest(w, req)
+		if !ok {
+			return
+		}
+		ereq := plogotlp.NewExportRequest()
+		if ct == pbContentType {
+			err = ereq.UnmarshalProto(body)
+		} else {
+			err = ereq.UnmarshalJSON(body)
+		}
+		if err != nil {
+			writeStatus(w, ct, badRequest("malformed: %v", err))
+			return
+		}
+		ld := ereq.Logs()
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			res := rls.At(i).Resource()
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					c, err := chunkFromRecord(lr, res, "")
+					if err != nil {
+						continue
+					}
+					_, _, _, _ = decodeChunk(cfg, m, c.data, nil, &privacy.State{}, &noLock{})
+				}
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	srv, err := cfg.ServerConfig.ToServer(context.Background(), nil, componenttest.NewNopTelemetrySettings(), h, confighttpErrorHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.Handler
+}
+
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}
+
+// FuzzLogsRequest: arbitrary /v1/logs bodies, optionally gzip-encoded
+// (Content-Encoding), protobuf or JSON. Never panics; answers 200, 400, 413.
+func FuzzLogsRequest(f *testing.F) {
+	seed := func(gzipBody, asJSON bool, chunkGzip bool) []byte {
+		ld := plog.NewLogs()
+		addChunk(f, ld, chunkOpts{session: "s1", window: "w", seq: 3, events: []json.RawMessage{json.RawMessage(`{"type":4,"timestamp":1700000000000,"data":{"href":"https://a/"}}`),
+			json.RawMessage(`{"type":3,"timestamp":1700000000100,"data":{"source":5,"text":"4111 1111 1111 1111","id":2}}`)}, gzip: chunkGzip})
+		req := plogotlp.NewExportRequestFromLogs(ld)
+		var b []byte
+		if asJSON {
+			b, _ = req.MarshalJSON()
+		} else {
+			b, _ = req.MarshalProto()
+		}
+		if gzipBody {
+			b = gz(f, b)
+		}
+		return b
+	}
+	for _, g := range []bool{false, true} {
+		for _, j := range []bool{false, true} {
+			f.Add(seed(g, j, true), g, j)
+			f.Add(seed(g, j, false), g, j)
+		}
+	}
+	f.Add(gz(f, make([]byte, 4<<20)), true, false) // bomb: inflates past the body limit
+	f.Add([]byte{0x1f, 0x8b, 0x08}, true, false)
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"session_replay.chunk","attributes":[{"key":"session.id","value":{"stringValue":"s"}},{"key":"session_replay.seq","value":{"doubleValue":1e300}}],"body":{"stringValue":"[{\"type\":1}]"}}]}]}]}`), false, true)
+	h := decodeOnly(f)
+	f.Fuzz(func(t *testing.T, body []byte, gzipBody, asJSON bool) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/logs", bytes.NewReader(body))
+		if asJSON {
+			req.Header.Set("Content-Type", jsonContentType)
+		} else {
+			req.Header.Set("Content-Type", pbContentType)
+		}
+		if gzipBody {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 400, 413:
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body.String())
+		}
+	})
+}
