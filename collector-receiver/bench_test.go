@@ -83,6 +83,7 @@ func BenchmarkIngest(b *testing.B) {
 	cfg.NetAddr.Endpoint = freePort(b)
 	cfg.ClickHouse.Endpoint = chembedtest.DSN(db)
 	cfg.Sessions.IdleTimeout = time.Hour
+	cfg.RateLimits.PerSession.Rate = 0 // a throughput test: the senders replay whole sessions at once
 	set := receivertest.NewNopSettings(NewFactory().Type())
 	rcv, err := NewFactory().CreateLogs(ctx, set, cfg, consumertest.NewNop())
 	if err != nil {
