@@ -2,12 +2,11 @@ package privacy
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
+	"github.com/seed/sessionreplay/pkg/fixtures"
 )
 
 func apply(t *testing.T, cfg Config, chunk string, st *State) string {
@@ -96,15 +95,8 @@ func TestCardNumbers(t *testing.T) {
 }
 
 func TestRealRecordingsStayValid(t *testing.T) {
-	dir := os.Getenv("SESSIONREPLAY_FIXTURES")
-	if dir == "" {
-		dir = "/work/shared/fixtures"
-	}
 	for _, f := range []string{"input.events.json", "bad-textarea.events.json", "legacy-2018-checkout-demo.events.json", "byterat-css-inline.events.json"} {
-		raw, err := os.ReadFile(filepath.Join(dir, "rrweb", f))
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := fixtures.Read(t, "rrweb", f)
 		out := apply(t, Config{MaskInputs: true}, string(raw), &State{})
 		ev, _ := rrweb.Parse([]byte(out))
 		orig, _ := rrweb.Parse(raw)

@@ -3,24 +3,16 @@ package rrweb
 import (
 	"bytes"
 	"compress/gzip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/seed/sessionreplay/pkg/fixtures"
 )
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	dir := os.Getenv("SESSIONREPLAY_FIXTURES")
-	if dir == "" {
-		dir = "/work/shared/fixtures"
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "rrweb", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return fixtures.Read(t, "rrweb", name)
 }
 
 func TestDecodeBodyGzipAndJSON(t *testing.T) {
