@@ -44,8 +44,21 @@ export function startChunk(chunks, from) {
   return Math.max(0, idx);
 }
 
-export async function startServer({ bundleDir, chunkDelayMs = 15 }) {
-  const sessions = buildSessions();
+/** Sessions of the test server, by id, from events: chunked like the receiver stores them. */
+export function sessionsFrom(byId, chunkSeconds = 5) {
+  const out = {};
+  for (const [id, events] of Object.entries(byId)) {
+    out[id] = { id, events, chunks: chunkEvents(events, chunkSeconds), markers: markersOf(events, { maxClicks: 5 }) };
+    out[id].start = events[0].timestamp;
+    out[id].end = events[events.length - 1].timestamp;
+  }
+  return out;
+}
+
+export async function startServer({ bundleDir, chunkDelayMs = 15, extraSessions = {} }) {
+  const sessions = { ...buildSessions(), ...extraSessions };
+  // For the replay benchmark: answer as a store without seek support would, from the session's start.
+  let ignoreFrom = false;
   const log = [];
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const page = (script) =>
@@ -84,6 +97,11 @@ export async function startServer({ bundleDir, chunkDelayMs = 15 }) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(sessions[rec[1]].events));
         return;
       }
+      if (url.pathname === '/__ignore-from') {
+        ignoreFrom = url.searchParams.get('on') === '1';
+        res.writeHead(204).end();
+        return;
+      }
       if (url.pathname === '/__log') {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(log));
         return;
@@ -96,7 +114,7 @@ export async function startServer({ bundleDir, chunkDelayMs = 15 }) {
           return;
         }
         const fromParam = url.searchParams.get('from');
-        const from = fromParam === null ? undefined : Number(fromParam);
+        const from = fromParam === null || ignoreFrom ? undefined : Number(fromParam);
         const first = startChunk(s.chunks, from);
         const entry = { session: s.id, from: from ?? null, sent: [] };
         log.push(entry);
@@ -106,9 +124,10 @@ export async function startServer({ bundleDir, chunkDelayMs = 15 }) {
         req.on('close', () => (closed = true));
         for (let i = first; i < s.chunks.length && !closed; i++) {
           const c = s.chunks[i];
-          entry.sent.push({ seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot });
+          const line = JSON.stringify(c) + '\n';
+          entry.sent.push({ seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot, bytes: Buffer.byteLength(line) });
           // wait for the socket to drain: the client reads progressively, so does the server
-          if (!res.write(JSON.stringify(c) + '\n')) {
+          if (!res.write(line)) {
             await new Promise((r) => res.once('drain', r));
           }
           await sleep(chunkDelayMs);
