@@ -110,8 +110,6 @@ func stopServing(spec childSpec) error {
 	return httpStatement(spec, "KILL QUERY WHERE query_id = '"+serveQueryID+"' SYNC")
 }
 
-var stopClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
 func httpStatement(spec childSpec, statement string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -121,7 +119,7 @@ func httpStatement(spec childSpec, statement string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := stopClient.Do(req)
+	resp, err := probeClient.Do(req)
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cmd.Stdout = io.MultiWriter(out, s.tail)
 	cmd.Stderr = io.MultiWriter(out, s.tail)
 	// The child gets SIGTERM (and stops cleanly) if this process dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// It has its own process group, so a terminal's Ctrl-C reaches only this
+	// process, which stops its clients before the server (ClickHouse waits for
+	// open client connections when it shuts down).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		s.closeLog()
 		return nil, fmt.Errorf("chembed: start: %w", err)
@@ -175,6 +178,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
+// probeClient keeps no idle connections: ClickHouse waits for open client
+// connections when it shuts down, so a kept-alive probe would delay Stop.
+var probeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // Query runs one statement over HTTP and returns its text output. It is meant
 // for probes and test assertions, not for data paths (use clickhouse-go).
 func (s *Server) Query(ctx context.Context, query string) (string, error) {
@@ -184,7 +191,7 @@ func (s *Server) Query(ctx context.Context, query string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := probeClient.Do(req)
 	if err != nil {
 		return "", err
 	}

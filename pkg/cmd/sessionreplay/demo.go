@@ -97,7 +97,8 @@ func startCollector(bin, config, dsn string) (*exec.Cmd, <-chan error, error) {
 	cmd := exec.Command(bin, "--config", config)
 	cmd.Env = append(os.Environ(), DSNEnv+"="+dsn)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Own process group: on Ctrl-C the demo stops it (drain, flush) before ClickHouse.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, nil, fmt.Errorf("start collector: %w", err)
