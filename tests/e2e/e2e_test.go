@@ -229,7 +229,16 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		PageErrors []string `json:"pageErrors"`
 	}
 	runNode(t, root, &cmp, "tests/e2e/replay.mjs", grafana.URL, drive.SessionID, out,
-		fmt.Sprintf("click=%d", drive.ClickTime), fmt.Sprintf("error=%d", drive.ErrorTime))
+		fmt.Sprintf("click=%d", drive.ClickTime), fmt.Sprintf("error=%d", drive.ErrorTime), "trace=trace:"+drive.TraceID)
+	// Opened from the failing trace (the $trace_id variable a correlation sets),
+	// the panel finds the session and stands at the span: between the click
+	// that sent the request and the error the page showed.
+	if c, ok := cmp["trace"]; !ok || c.CurrentMs < float64(drive.ClickTime) || c.CurrentMs > float64(drive.ErrorTime) || len(c.PageErrors) > 0 {
+		t.Errorf("replay opened from trace %s stands at %v (page errors %v), want between the click %d and the error %d",
+			drive.TraceID, c.CurrentMs, c.PageErrors, drive.ClickTime, drive.ErrorTime)
+	} else {
+		t.Logf("replay opened from the trace stands %d ms after the click", int64(c.CurrentMs)-drive.ClickTime)
+	}
 	for _, name := range []string{"click", "error"} {
 		c, ok := cmp[name]
 		if !ok {

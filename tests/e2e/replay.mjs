@@ -3,8 +3,10 @@
 // compares the replay at given moments with the live screenshots taken while
 // the session was recorded.
 //
-//   node tests/e2e/replay.mjs <base url> <session id> <dir> <name>=<unix ms> ...
+//   node tests/e2e/replay.mjs <base url> <session id> <dir> <name>=<unix ms> ... [<name>=trace:<trace id>]
 //
+// A `trace:` moment opens the panel from a trace instead (the $trace_id variable, as a correlation from a
+// traces data source does): the panel finds the session and the span time itself; only its position is reported.
 // For each name it writes <dir>/replay-<name>.png, compares it with
 // <dir>/live-<name>.png (on a 96x72 grid) and prints one JSON object:
 // { name: {meanDiff, badCells, currentMs, variance, text} } (text: what the replayed page shows).
@@ -25,9 +27,34 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 });
 const result = {};
+
+async function openFromTrace(traceId) {
+  const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/?${new URLSearchParams({ trace_id: traceId, skip: '0', w: '1220', h: '880' })}`);
+  await page.locator('[data-testid=replay-frame] iframe').waitFor({ timeout: 30_000 });
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-testid=replay-current-time]');
+      return el && el.getAttribute('data-ms');
+    },
+    null,
+    { timeout: 30_000 }
+  );
+  await page.waitForTimeout(1000);
+  const currentMs = Number(await page.locator('[data-testid=replay-current-time]').getAttribute('data-ms'));
+  await page.close();
+  return { currentMs, pageErrors: errors };
+}
+
 try {
   for (const moment of moments) {
     const [name, ms] = moment.split('=');
+    if (ms.startsWith('trace:')) {
+      result[name] = await openFromTrace(ms.slice('trace:'.length));
+      continue;
+    }
     const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
