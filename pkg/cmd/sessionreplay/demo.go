@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, args []string) error {
 		}
 		collectorDone = done
 		defer stopProcess("collector", cmd, done)
-		running = append(running, fmt.Sprintf("OpenTelemetry Collector with the sessionreplay receiver  config %s, log .data/collector.log  (OTLP/HTTP for browsers: see the config's endpoint, 127.0.0.1:4318 by default)", *collectorConfig))
+		running = append(running, fmt.Sprintf("OpenTelemetry Collector with the sessionreplay receiver  OTLP/HTTP %s (the receiver's endpoint in %s), log .data/collector.log", *otlpEndpoint, *collectorConfig))
 	} else {
 		running = append(running, fmt.Sprintf("collector: not started (%s not built: run `go tool mage collector`)", *collector))
 	}
