@@ -22,23 +22,11 @@ func ScrubCards(b []byte) int {
 		case c == '"':
 			inStr = false
 		case c >= '0' && c <= '9':
-			// a candidate must not continue a longer run of digits/letters
-			if i > 0 && isAlnum(b[i-1]) {
-				for i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
-					i++
-				}
-				continue
-			}
-			end, digits := run(b, i)
-			if digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end]) {
-				for k := i; k < end; k++ {
-					if b[k] >= '0' && b[k] <= '9' {
-						b[k] = '*'
-					}
-				}
+			var masked bool
+			i, masked = scrubAt(b, i)
+			if masked {
 				n++
 			}
-			i = end - 1
 		}
 	}
 	return n
@@ -63,24 +51,36 @@ func scrubRaw(b []byte) int {
 		if b[i] < '0' || b[i] > '9' {
 			continue
 		}
-		if i > 0 && isAlnum(b[i-1]) {
-			for i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
-				i++
-			}
-			continue
-		}
-		end, digits := run(b, i)
-		if digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end]) {
-			for k := i; k < end; k++ {
-				if b[k] >= '0' && b[k] <= '9' {
-					b[k] = '*'
-				}
-			}
+		var masked bool
+		i, masked = scrubAt(b, i)
+		if masked {
 			n++
 		}
-		i = end - 1
 	}
 	return n
+}
+
+// scrubAt looks at the digit run starting at b[i]: when it is a card number
+// (13 to 19 digits passing Luhn, not part of a longer word) its digits become
+// '*'. It returns the index of the run's last byte, for the caller's loop.
+func scrubAt(b []byte, i int) (last int, masked bool) {
+	// a candidate must not continue a longer run of digits/letters
+	if i > 0 && isAlnum(b[i-1]) {
+		for i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
+			i++
+		}
+		return i, false
+	}
+	end, digits := run(b, i)
+	if digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end]) {
+		for k := i; k < end; k++ {
+			if b[k] >= '0' && b[k] <= '9' {
+				b[k] = '*'
+			}
+		}
+		masked = true
+	}
+	return end - 1, masked
 }
 
 func hasDigitRun(s string) bool {
