@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,7 +39,7 @@ const benchChunksPerRequest = 10
 // benchSenders is the number of concurrent OTLP clients (browsers).
 const benchSenders = 32
 
-func makeWorkload(b *testing.B, sessions int) *workload {
+func makeWorkload(b testing.TB, sessions int) *workload {
 	w := &workload{}
 	var recs [][]json.RawMessage
 	for _, f := range []string{"smartx-90s.events.json", "byterat-css-inline.events.json", "commandbar-session.events.json", "rrweb-player-demo-demoit.events.json"} {
@@ -78,7 +82,7 @@ func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
 
 	// --- through the receiver
-	_, db := migratedDB(b)
+	rcvConn, db := migratedDB(b)
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = freePort(b)
 	cfg.ClickHouse.Endpoint = chembedtest.DSN(db)
@@ -94,7 +98,10 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	defer rcv.Shutdown(ctx) //nolint:errcheck
 	url := "http://" + cfg.NetAddr.Endpoint + "/v1/logs"
-	send := func() {
+	// send streams the workload n times through benchSenders concurrent
+	// clients, as browsers keep sending: one stream, so the batcher's
+	// max_delay (the wait for a batch to fill) only shows at its end.
+	send := func(n int) {
 		var wg sync.WaitGroup
 		next := make(chan []byte)
 		for g := 0; g < benchSenders; g++ {
@@ -114,19 +121,22 @@ func BenchmarkIngest(b *testing.B) {
 				}
 			}()
 		}
-		for _, p := range w.payloads {
-			next <- p
+		for i := 0; i < n; i++ {
+			for _, p := range w.payloads {
+				next <- p
+			}
 		}
 		close(next)
 		wg.Wait()
 	}
-	send() // warm up
+	send(1) // warm up
+	waitMerges(b, rcvConn)
 	b.ResetTimer()
+	cpu := startCPU()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		send()
-	}
+	send(b.N)
 	recvTook := time.Since(start)
+	recvCPU := cpu.stop()
 	b.StopTimer()
 
 	// --- raw clickhouse-go batch insert of the same rows, same batch size as
@@ -151,11 +161,14 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	insert()
+	waitMerges(b, rawConn)
+	cpu = startCPU()
 	start = time.Now()
 	for i := 0; i < b.N; i++ {
 		insert()
 	}
 	rawTook := time.Since(start)
+	rawCPU := cpu.stop()
 
 	// --- the HyperDX layout: the same events, one row each, in otel_logs
 	// (what the ClickHouse exporter writes), one batch per session
@@ -192,7 +205,66 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(n/rawTook.Seconds(), "raw_chunks/s")
 	b.ReportMetric(mb/rawTook.Seconds(), "raw_MB/s")
 	b.ReportMetric(100*rawTook.Seconds()/recvTook.Seconds(), "%_of_raw")
+	b.Logf("CPU seconds per run: receiver phase: Go %.2f, ClickHouse %.2f; raw phase: Go %.2f, ClickHouse %.2f",
+		recvCPU.self/float64(b.N), recvCPU.server/float64(b.N), rawCPU.self/float64(b.N), rawCPU.server/float64(b.N))
 	b.Logf("%d chunks (%.1f MB) x %d: receiver %.0f chunks/s %.1f MB/s; raw insert %.0f chunks/s %.1f MB/s; receiver = %.0f%% of raw",
 		len(w.rows), float64(w.bytes)/1e6, b.N, n/recvTook.Seconds(), mb/recvTook.Seconds(), n/rawTook.Seconds(), mb/rawTook.Seconds(),
 		100*rawTook.Seconds()/recvTook.Seconds())
+}
+
+// cpuMeter measures the CPU time of this process (receiver or raw client,
+// and the benchmark's senders) and of the embedded ClickHouse server.
+type cpuMeter struct{ self, server float64 }
+
+func startCPU() *cpuMeter {
+	m := &cpuMeter{}
+	m.self, m.server = m.read()
+	return m
+}
+
+func (m *cpuMeter) stop() cpuMeter {
+	self, server := m.read()
+	return cpuMeter{self: self - m.self, server: server - m.server}
+}
+
+func (m *cpuMeter) read() (self, server float64) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	self = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	if srv := chembedtest.Server(); srv != nil {
+		server = procCPU(srv.PID())
+	}
+	return self, server
+}
+
+// procCPU reads a process's user+system time from /proc (clock ticks of 10 ms).
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// fields after the ")" closing the command name: state is field 3
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// waitMerges waits until ClickHouse has no merge running, so a phase does
+// not pay for the background merges of the one before.
+func waitMerges(tb testing.TB, conn driver.Conn) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.merges").Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -65,8 +66,7 @@ type chunkIn struct {
 	seq       uint64
 	start     int64 // unix ms from attributes (0: from events)
 	end       int64
-	data      []byte
-	events    []rrweb.Event // rr-web format: already parsed
+	data      []byte // read-only: may be a pdata string's memory
 	service   string
 	res       pcommon.Resource
 	attrs     pcommon.Map
@@ -75,7 +75,7 @@ type chunkIn struct {
 type rrGroup struct {
 	res    pcommon.Resource
 	attrs  pcommon.Map
-	events []rrweb.Event
+	events [][]byte // each a validated event
 	minIdx int64
 	hasIdx bool
 }
@@ -199,7 +199,7 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 	}
 	for _, sid := range groupOrder {
 		g := groups[sid]
-		chunks = append(chunks, chunkIn{sessionID: sid, windowID: RRWebWindow, seq: uint64(g.minIdx), events: g.events,
+		chunks = append(chunks, chunkIn{sessionID: sid, windowID: RRWebWindow, seq: uint64(g.minIdx), data: rrweb.Join(g.events),
 			res: g.res, attrs: g.attrs, service: str(g.res.Attributes(), AttrServiceName)})
 	}
 
@@ -285,7 +285,9 @@ func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (c
 	case pcommon.ValueTypeBytes:
 		c.data = body.Bytes().AsRaw()
 	case pcommon.ValueTypeStr:
-		c.data = []byte(body.Str())
+		// No copy: the chunk path only reads the body (edits and card
+		// scrubbing write to new buffers).
+		c.data = unsafe.Slice(unsafe.StringData(body.Str()), len(body.Str()))
 		if encoding == "gzip" {
 			return c, fmt.Errorf("%s is gzip but the body is a string", AttrEncoding)
 		}
@@ -345,8 +347,6 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 	if err != nil {
 		return err
 	}
-	ev.Raw = append([]byte(nil), ev.Raw...)
-	ev.Data = append([]byte(nil), ev.Data...)
 	g := groups[sid]
 	if g == nil {
 		g = &rrGroup{res: res, attrs: pcommon.NewMap()}
@@ -354,7 +354,7 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 		groups[sid] = g
 		*order = append(*order, sid)
 	}
-	g.events = append(g.events, ev)
+	g.events = append(g.events, body)
 	if !hasIdx {
 		idx = ev.Timestamp
 	}
@@ -364,46 +364,39 @@ func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *
 	return nil
 }
 
-// decodeChunk turns a chunk body (or the parsed rr-web events) into the
-// masked, card-scrubbed, valid UTF-8 JSON array that is stored, and its
-// summary. It holds no receiver state but the privacy state of the tab, so
-// the fuzz tests drive it directly.
-func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, events []rrweb.Event, ps *privacy.State, lock sync.Locker) ([]byte, rrweb.Stats, int, error) {
-	var orig []byte
-	if events == nil {
-		data, err := rrweb.DecodeBody(body, "", cfg.MaxChunkBytes)
-		if err != nil {
-			return nil, rrweb.Stats{}, 0, err
-		}
-		if events, err = rrweb.Parse(data); err != nil {
-			return nil, rrweb.Stats{}, 0, err
-		}
-		orig = data
+// decodeChunk turns a chunk body into the masked, card-scrubbed, valid
+// UTF-8 JSON array that is stored, and its summary. body is only read. It
+// holds no receiver state but the privacy state of the tab, so the fuzz tests
+// drive it directly.
+func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, ps *privacy.State, lock sync.Locker) ([]byte, rrweb.Stats, int, error) {
+	data, err := rrweb.DecodeBody(body, "", cfg.MaxChunkBytes)
+	if err != nil {
+		return nil, rrweb.Stats{}, 0, err
 	}
-	if len(events) == 0 {
+	c, err := rrweb.Parse(data)
+	if err != nil {
+		return nil, rrweb.Stats{}, 0, err
+	}
+	defer c.Release()
+	if len(c.Events) == 0 {
 		return nil, rrweb.Stats{}, 0, fmt.Errorf("empty chunk")
 	}
-	if len(events) > cfg.MaxChunkEvents {
-		return nil, rrweb.Stats{}, 0, fmt.Errorf("chunk has %d rrweb events, over max_chunk_events (%d): send smaller chunks", len(events), cfg.MaxChunkEvents)
+	if len(c.Events) > cfg.MaxChunkEvents {
+		return nil, rrweb.Stats{}, 0, fmt.Errorf("chunk has %d rrweb events, over max_chunk_events (%d): send smaller chunks", len(c.Events), cfg.MaxChunkEvents)
 	}
 	lock.Lock()
-	_, err := m.Apply(events, ps)
+	m.Apply(c, ps)
 	lock.Unlock()
-	if err != nil {
+	privacy.MaskCards(c)
+	stats := rrweb.Summarize(c)
+	if data, err = c.Encode(); err != nil {
 		return nil, rrweb.Stats{}, 0, err
 	}
-	stats := rrweb.Summarize(events)
-	data, err := rrweb.Encode(events, orig)
-	if err != nil {
-		return nil, rrweb.Stats{}, 0, err
-	}
-	// data is ours (pdata's AsRaw and Str conversions copy): scrub in place.
-	privacy.ScrubCards(data)
 	if !utf8.Valid(data) {
 		// invalid UTF-8 inside JSON strings: store valid text (readers decode it as UTF-8)
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
 	}
-	return data, stats, len(events), nil
+	return data, stats, len(c.Events), nil
 }
 
 // chunk decodes, masks and summarises one chunk and adds its rows.
@@ -412,7 +405,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	st.mu.Lock()
 	ps := r.state.privacyState(st, c.windowID)
 	st.mu.Unlock()
-	data, stats, nEvents, err := decodeChunk(r.cfg, r.masker, c.data, c.events, ps, &st.mu)
+	data, stats, nEvents, err := decodeChunk(r.cfg, r.masker, c.data, ps, &st.mu)
 	if err != nil {
 		return 0, err
 	}

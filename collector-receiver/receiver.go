@@ -250,7 +250,7 @@ func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (stri
 			msg: fmt.Sprintf("unsupported Content-Type %q, want %s or %s", clipID(req.Header.Get("Content-Type")), pbContentType, jsonContentType)})
 		return "", nil, nil, false
 	}
-	body, err := io.ReadAll(req.Body)
+	body, err := readBody(req)
 	_ = req.Body.Close()
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -271,6 +271,46 @@ func (r *srReceiver) readRequest(w http.ResponseWriter, req *http.Request) (stri
 	return ct, body, key, true
 }
 
+// bodyPool recycles request body buffers: a replay request is often close
+// to a megabyte, and fresh buffers of that size cost page faults and GC work.
+var bodyPool sync.Pool
+
+// maxPooledBody keeps unusually large buffers out of the pool.
+const maxPooledBody = 8 << 20
+
+// readBody reads the whole request body into a pooled buffer sized from
+// Content-Length when the client sent one (the body limit still applies:
+// req.Body is confighttp's limited reader).
+func readBody(req *http.Request) ([]byte, error) {
+	var buf []byte
+	if p, ok := bodyPool.Get().(*[]byte); ok {
+		buf = (*p)[:0]
+	}
+	if n := req.ContentLength; n > 0 && n <= maxPooledBody && int64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1) // +1: room to see EOF without growing
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := req.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// releaseBody returns a body buffer once nothing refers to it.
+func releaseBody(b []byte) {
+	if cap(b) <= maxPooledBody {
+		bodyPool.Put(&b)
+	}
+}
+
 func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 	ct, body, key, ok := r.readRequest(w, req)
 	if !ok {
@@ -283,6 +323,7 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 	} else {
 		err = ereq.UnmarshalJSON(body)
 	}
+	releaseBody(body) // pdata copied what it keeps
 	if err != nil {
 		writeStatus(w, ct, badRequest("malformed OTLP logs request (%s): %v", ct, err))
 		return
@@ -331,6 +372,7 @@ func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 	} else {
 		err = ereq.UnmarshalJSON(body)
 	}
+	releaseBody(body) // pdata copied what it keeps
 	if err != nil {
 		writeStatus(w, ct, badRequest("malformed OTLP traces request (%s): %v", ct, err))
 		return

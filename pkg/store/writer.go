@@ -87,6 +87,10 @@ func (w *Writer) insert(ctx context.Context, table, columns string, n int, appen
 			return fmt.Errorf("insert %s row %d: %w", table, i, err)
 		}
 	}
+	return send(table, batch)
+}
+
+func send(table string, batch driver.Batch) error {
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert %s: %w", table, err)
 	}
@@ -98,13 +102,37 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 	if table != TableBuffer && table != TableRetained {
 		return fmt.Errorf("WriteChunks: %q is not a chunk table", table)
 	}
+	if len(chunks) == 0 {
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at)", w.db, table), driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", table, err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
 	now := time.Now()
-	return w.insert(ctx, table, "session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at",
-		len(chunks), func(b driver.Batch, i int) error {
-			c := &chunks[i]
-			return b.Append(c.SessionID, c.WindowID, c.Seq, c.Start, c.End, c.EventCount, c.FullSnapshot, c.ServiceName, string(c.Data), now)
-		})
+	pending := 0
+	for i := range chunks {
+		c := &chunks[i]
+		if err := batch.Append(c.SessionID, c.WindowID, c.Seq, c.Start, c.End, c.EventCount, c.FullSnapshot, c.ServiceName, c.Data, now); err != nil {
+			return fmt.Errorf("insert %s row %d: %w", table, i, err)
+		}
+		// Send the rows in blocks of about chunkBlockBytes within the one
+		// INSERT (ClickHouse squashes them into one part): the client's
+		// column buffers then stay small and are reused, instead of growing
+		// (and being copied) to the size of the whole batch.
+		if pending += len(c.Data); pending >= chunkBlockBytes {
+			if err := batch.Flush(); err != nil {
+				return fmt.Errorf("insert %s: %w", table, err)
+			}
+			pending = 0
+		}
+	}
+	return send(table, batch)
 }
+
+// chunkBlockBytes is the size of the native blocks chunk inserts are sent in.
+const chunkBlockBytes = 1 << 20
 
 // WriteSessions inserts per-chunk session summary rows.
 func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error {

@@ -1,35 +1,70 @@
 package privacy
 
-// ScrubCards masks, in place, every credit-card-like number inside the JSON
-// strings of b: 13 to 19 digits, optionally grouped by single spaces or
-// dashes, passing the Luhn check. Digits become '*', so the length and the
-// JSON stay valid. Numbers outside strings (timestamps, ids) are left alone.
-// It returns how many numbers were masked.
-func ScrubCards(b []byte) int {
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
+	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
+)
+
+// MaskCards records edits that mask every credit-card-like number inside
+// the JSON strings of a chunk: 13 to 19 digits, optionally grouped by single
+// spaces or dashes, passing the Luhn check. Digits become '*', so lengths
+// and the JSON stay valid. Numbers outside strings (timestamps, ids) are
+// left alone. It returns how many numbers it found.
+func MaskCards(chunk *rrweb.Chunk) int {
+	tp := &chunk.Tape
 	n := 0
-	inStr := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !inStr {
-			if c == '"' {
-				inStr = true
-			}
+	for i := range tp.Tokens {
+		t := &tp.Tokens[i]
+		if t.Kind != jsontape.String || t.End-t.Start < 15 { // 13 digits and the quotes
 			continue
 		}
-		switch {
-		case c == '\\':
-			i++ // skip the escaped byte
-		case c == '"':
-			inStr = false
-		case c >= '0' && c <= '9':
-			var masked bool
-			i, masked = scrubAt(b, i)
-			if masked {
-				n++
+		start := int(t.Start) + 1
+		s := tp.Data[start : t.End-1]
+		escEnd := -1 // where the last \n, \t, ... escape ended: a word boundary
+		for j := 0; j < len(s); j++ {
+			for j+8 <= len(s) && !digitOrEscape(binary.LittleEndian.Uint64(s[j:])) {
+				j += 8
+			}
+			if j >= len(s) {
+				break
+			}
+			switch c := s[j]; {
+			case c == '\\':
+				j++ // skip the escaped byte
+				if j < len(s) && s[j] != 'u' {
+					escEnd = j + 1
+				}
+			case c >= '0' && c <= '9':
+				last, card := cardAt(s, j, j == escEnd)
+				if card {
+					masked := bytes.Clone(s[j : last+1])
+					maskDigits(masked)
+					chunk.Edit(start+j, start+last+1, masked)
+					n++
+				}
+				j = last
 			}
 		}
 	}
 	return n
+}
+
+const (
+	ones  = 0x0101010101010101
+	low7  = 0x7f7f7f7f7f7f7f7f
+	highs = 0x8080808080808080
+)
+
+// digitOrEscape reports whether any byte of w is an ASCII digit or a
+// backslash: where the scan of a string must look closer.
+func digitOrEscape(w uint64) bool {
+	s := w ^ (ones * '\\')
+	x := w & low7
+	digit := (ones*(127+':') - x) & ^w & (x + ones*(127-'/')) // a byte strictly between '/' and ':'
+	return ((s-ones)&^s|digit)&highs != 0
 }
 
 // ScrubCardsString is ScrubCards for plain text (not JSON).
@@ -51,36 +86,40 @@ func scrubRaw(b []byte) int {
 		if b[i] < '0' || b[i] > '9' {
 			continue
 		}
-		var masked bool
-		i, masked = scrubAt(b, i)
-		if masked {
+		last, card := cardAt(b, i, false)
+		if card {
+			maskDigits(b[i : last+1])
 			n++
 		}
+		i = last
 	}
 	return n
 }
 
-// scrubAt looks at the digit run starting at b[i]: when it is a card number
-// (13 to 19 digits passing Luhn, not part of a longer word) its digits become
-// '*'. It returns the index of the run's last byte, for the caller's loop.
-func scrubAt(b []byte, i int) (last int, masked bool) {
+// cardAt looks at the digit run starting at b[i] and reports whether it is
+// a card number (13 to 19 digits passing Luhn, not part of a longer word;
+// boundary says the byte before i ends a JSON escape such as \n, so it does
+// not glue). It returns the index of the run's last byte, for the caller's
+// loop.
+func cardAt(b []byte, i int, boundary bool) (last int, card bool) {
 	// a candidate must not continue a longer run of digits/letters
-	if i > 0 && isAlnum(b[i-1]) {
+	if i > 0 && !boundary && isAlnum(b[i-1]) {
 		for i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
 			i++
 		}
 		return i, false
 	}
 	end, digits := run(b, i)
-	if digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end]) {
-		for k := i; k < end; k++ {
-			if b[k] >= '0' && b[k] <= '9' {
-				b[k] = '*'
-			}
+	card = digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end])
+	return end - 1, card
+}
+
+func maskDigits(b []byte) {
+	for k := range b {
+		if b[k] >= '0' && b[k] <= '9' {
+			b[k] = '*'
 		}
-		masked = true
 	}
-	return end - 1, masked
 }
 
 func hasDigitRun(s string) bool {

@@ -7,12 +7,12 @@
 package privacy
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 )
 
@@ -67,37 +67,33 @@ func ParseSelector(s string) (Selector, error) {
 	return sel, nil
 }
 
-func (s *Selector) match(tag string, attrs map[string]any) bool {
+// Attributes gives an element's attribute values as text (numbers and
+// booleans as written), and whether the attribute is present at all.
+type Attributes interface {
+	Get(name string) (string, bool)
+}
+
+func (s *Selector) match(tag string, attrs Attributes) bool {
 	if s.tag != "" && s.tag != tag {
 		return false
 	}
 	if s.id != "" {
-		if v, _ := attrs["id"].(string); v != s.id {
+		if v, _ := attrs.Get("id"); v != s.id {
 			return false
 		}
 	}
 	if len(s.classes) > 0 {
-		cls, _ := attrs["class"].(string)
+		cls, _ := attrs.Get("class")
 		fields := strings.Fields(cls)
 		for _, c := range s.classes {
-			found := false
-			for _, f := range fields {
-				if f == c {
-					found = true
-					break
-				}
-			}
-			if !found {
+			if !slices.Contains(fields, c) {
 				return false
 			}
 		}
 	}
 	for i, a := range s.attrs {
-		v, ok := attrs[a[0]]
-		if !ok {
-			return false
-		}
-		if s.hasVal[i] && fmt.Sprint(v) != a[1] {
+		v, ok := attrs.Get(a[0])
+		if !ok || (s.hasVal[i] && v != a[1]) {
 			return false
 		}
 	}
@@ -109,19 +105,26 @@ type Masker struct {
 	cfg       Config
 	selectors []Selector
 	drop      map[string]bool
-	// quick pre-checks: an event whose raw JSON holds none of these needs no walk
-	needles []string
+	// tags are the element names masking decisions look at (form fields,
+	// script/style, selector tags); other elements read as "".
+	tags map[string]string
 }
 
 // New compiles cfg.
 func New(cfg Config) (*Masker, error) {
-	m := &Masker{cfg: cfg, drop: map[string]bool{}}
+	m := &Masker{cfg: cfg, drop: map[string]bool{}, tags: map[string]string{}}
+	for _, t := range []string{"input", "textarea", "select", "script", "style"} {
+		m.tags[t] = t
+	}
 	for _, s := range cfg.MaskSelectors {
 		sel, err := ParseSelector(s)
 		if err != nil {
 			return nil, err
 		}
 		m.selectors = append(m.selectors, sel)
+		if sel.tag != "" {
+			m.tags[sel.tag] = sel.tag
+		}
 	}
 	for _, a := range cfg.DropAttributes {
 		m.drop[strings.ToLower(a)] = true
@@ -158,276 +161,257 @@ func (st *State) has(id int64) bool {
 // Result counts what was masked.
 type Result struct {
 	MaskedValues int
-	CardNumbers  int
 }
 
-// Apply masks events in place (setting Changed on the rewritten ones).
-func (m *Masker) Apply(events []rrweb.Event, st *State) (Result, error) {
-	var res Result
-	for i := range events {
-		e := &events[i]
+// Apply records the masking edits of a chunk (the chunk's Encode applies
+// them) and updates the tab's state.
+func (m *Masker) Apply(c *rrweb.Chunk, st *State) Result {
+	w := walker{m: m, c: c, tp: &c.Tape, st: st}
+	tp := w.tp
+	for _, e := range c.Events {
 		switch e.Type {
 		case rrweb.TypeFullSnapshot:
-			if !m.needsWalk(e.Data) {
-				continue
-			}
-			var d map[string]any
-			if err := json.Unmarshal(e.Data, &d); err != nil {
-				return res, fmt.Errorf("full snapshot %d: %v", i, err)
-			}
-			n := 0
-			if node, ok := d["node"].(map[string]any); ok {
-				n = m.walk(node, false, "", st)
-			}
-			if n > 0 || len(m.drop) > 0 {
-				b, err := json.Marshal(d)
-				if err != nil {
-					return res, err
-				}
-				e.Data, e.Changed = b, true
-				res.MaskedValues += n
-			}
+			w.node(tp.Member(e.Data, "node"), false, "")
 		case rrweb.TypeIncremental:
-			var hdr struct {
-				Source int `json:"source"`
-			}
-			if json.Unmarshal(e.Data, &hdr) != nil {
-				continue
-			}
-			switch hdr.Source {
+			source, _ := tp.Int(tp.Member(e.Data, "source"))
+			switch source {
 			case rrweb.SourceInput:
-				var d map[string]any
-				if err := json.Unmarshal(e.Data, &d); err != nil {
-					continue
-				}
-				id := asID(d["id"])
-				if t, ok := d["text"].(string); ok && t != "" && (m.cfg.MaskInputs || st.has(id)) && !allStars(t) {
-					d["text"] = stars(t)
-					b, _ := json.Marshal(d)
-					e.Data, e.Changed = b, true
-					res.MaskedValues++
+				if m.cfg.MaskInputs || st.has(w.id(tp.Member(e.Data, "id"))) {
+					w.mask(tp.Member(e.Data, "text"), false)
 				}
 			case rrweb.SourceMutation:
-				if !m.mutationNeedsWalk(e.Data, st) {
-					continue
-				}
-				var d map[string]any
-				if err := json.Unmarshal(e.Data, &d); err != nil {
-					continue
-				}
-				n, changed := m.mutation(d, st)
-				if changed {
-					b, _ := json.Marshal(d)
-					e.Data, e.Changed = b, true
-					res.MaskedValues += n
-				}
+				w.mutation(e.Data)
 			}
 		}
 	}
-	return res, nil
+	return Result{MaskedValues: w.n}
 }
 
-func (m *Masker) needsWalk(data []byte) bool {
-	if len(m.selectors) > 0 || len(m.drop) > 0 {
-		return true
-	}
-	s := string(data) // no copy for the Contains calls below in practice (escape analysis)
-	return strings.Contains(s, `"input"`) || strings.Contains(s, `"textarea"`) || strings.Contains(s, `"select"`) ||
-		strings.Contains(s, `"INPUT"`) || strings.Contains(s, `"TEXTAREA"`) || strings.Contains(s, `"SELECT"`) ||
-		strings.Contains(s, `"value"`) || strings.Contains(s, `"`+SensitiveAttr+`"`)
+// walker masks the values of one chunk, reading its tape.
+type walker struct {
+	m  *Masker
+	c  *rrweb.Chunk
+	tp *jsontape.Tape
+	st *State
+	n  int
+	// attrs holds the key tokens of the element being looked at, minus
+	// dropped ones; reused from element to element (read before recursing).
+	attrs []int
+	lower []byte
 }
 
-// mutationNeedsWalk: added form fields, value attribute changes, or text
-// changes while some node of the tab is sensitive.
-func (m *Masker) mutationNeedsWalk(data []byte, st *State) bool {
-	if len(m.selectors) > 0 || len(m.drop) > 0 {
-		return true
+// Get implements Attributes over w.attrs: the last occurrence of a
+// repeated key wins, as encoding/json decodes.
+func (w *walker) Get(name string) (string, bool) {
+	for i := len(w.attrs) - 1; i >= 0; i-- {
+		k := w.attrs[i]
+		if !w.tp.KeyIs(k, name) {
+			continue
+		}
+		if v, ok := w.tp.Str(k + 1); ok {
+			return v, true
+		}
+		return string(w.tp.Raw(k + 1)), true
 	}
-	s := string(data)
-	if strings.Contains(s, `"tagName":"input"`) || strings.Contains(s, `"tagName":"textarea"`) || strings.Contains(s, `"tagName":"select"`) ||
-		strings.Contains(s, `"tagName":"INPUT"`) || strings.Contains(s, `"tagName":"TEXTAREA"`) || strings.Contains(s, `"tagName":"SELECT"`) {
-		return true
-	}
-	if strings.Contains(s, `"attributes":[{`) && (strings.Contains(s, `"value"`) || strings.Contains(s, `"autocomplete"`) ||
-		strings.Contains(s, `"type"`) || strings.Contains(s, `"name"`)) {
-		return true
-	}
-	if strings.Contains(s, `"`+SensitiveAttr+`"`) {
-		return true
-	}
-	return len(st.Sensitive) > 0 && (strings.Contains(s, `"texts":[{`) || strings.Contains(s, `"adds":[{`) || strings.Contains(s, `"type"`))
+	return "", false
 }
 
-func asID(v any) int64 {
-	if f, ok := v.(float64); ok {
+func (w *walker) has(name string) bool {
+	_, ok := w.Get(name)
+	return ok
+}
+
+// lowerKey is the key (or tag) token k lower-cased, valid until the next call.
+func (w *walker) lowerKey(k int) []byte {
+	raw := w.tp.Raw(k)
+	if w.tp.Tokens[k].Escaped {
+		s, _ := w.tp.Str(k)
+		raw = []byte(s)
+	} else {
+		raw = raw[1 : len(raw)-1]
+	}
+	w.lower = append(w.lower[:0], raw...)
+	for i, c := range w.lower {
+		if c >= 'A' && c <= 'Z' {
+			w.lower[i] = c + 'a' - 'A'
+		}
+	}
+	return w.lower
+}
+
+// tag is an element's lower-cased tag name when masking cares about it.
+func (w *walker) tag(tok int) string {
+	if w.tp.Kind(tok) != jsontape.String {
+		return ""
+	}
+	return w.m.tags[string(w.lowerKey(tok))]
+}
+
+// readAttrs fills w.attrs with the members of object obj and removes the
+// configured drop_attributes from the chunk.
+func (w *walker) readAttrs(obj int) {
+	w.attrs = w.attrs[:0]
+	if w.tp.Kind(obj) != jsontape.Object {
+		return
+	}
+	dropped := false
+	for k := obj + 1; k < w.tp.Next(obj); k = w.tp.Next(k + 1) {
+		if len(w.m.drop) > 0 && w.m.drop[string(w.lowerKey(k))] {
+			dropped = true
+			continue
+		}
+		w.attrs = append(w.attrs, k)
+	}
+	if dropped {
+		w.c.RemoveMembers(obj, func(k int) bool { return w.m.drop[string(w.lowerKey(k))] })
+	}
+}
+
+func (w *walker) id(tok int) int64 {
+	if f, ok := w.tp.Float(tok); ok {
 		return int64(f)
 	}
 	return -1
 }
 
-// walk masks one serialised node and its children; returns values masked.
-func (m *Masker) walk(node map[string]any, masked bool, parentTag string, st *State) int {
-	n := 0
-	typ, _ := node["type"].(float64)
-	id := asID(node["id"])
+// mask replaces a string value (or a number, which could be a typed card
+// number) by '*' per character; text keeps its whitespace for the layout.
+// Empty, blank text and already masked values are left alone.
+func (w *walker) mask(tok int, text bool) {
+	tp := w.tp
+	switch tp.Kind(tok) {
+	case jsontape.String:
+		raw := tp.Raw(tok)
+		if len(raw) == 2 || allStars(raw[1:len(raw)-1]) {
+			return
+		}
+		if !text {
+			w.c.Replace(tok, quotedStars(tp.RuneCount(tok)))
+			w.n++
+			return
+		}
+		s, _ := tp.Str(tok)
+		if strings.TrimSpace(s) == "" {
+			return
+		}
+		w.c.Replace(tok, maskText(s))
+		w.n++
+	case jsontape.Number:
+		w.c.Replace(tok, quotedStars(len(tp.Raw(tok))))
+		w.n++
+	}
+}
+
+// node masks one serialised DOM node and its children.
+func (w *walker) node(node int, masked bool, parentTag string) {
+	tp, m, st := w.tp, w.m, w.st
+	if tp.Kind(node) != jsontape.Object {
+		return
+	}
+	typ, _ := tp.Float(tp.Member(node, "type"))
+	id := w.id(tp.Member(node, "id"))
 	switch int(typ) {
 	case 2: // element
-		tag, _ := node["tagName"].(string)
-		tag = strings.ToLower(tag)
-		attrs, _ := node["attributes"].(map[string]any)
-		if attrs != nil {
-			for k := range attrs {
-				if m.drop[strings.ToLower(k)] {
-					delete(attrs, k)
+		tag := w.tag(tp.Member(node, "tagName"))
+		w.readAttrs(tp.Member(node, "attributes"))
+		if !masked {
+			for i := range m.selectors {
+				if m.selectors[i].match(tag, w) {
+					masked = true
+					break
 				}
 			}
-			if !masked {
-				for i := range m.selectors {
-					if m.selectors[i].match(tag, attrs) {
-						masked = true
-						break
-					}
-				}
-			}
+		}
+		if !masked && w.has(SensitiveAttr) {
+			masked = true
 		}
 		if masked {
 			st.add(id)
 		}
 		isField := tag == "input" || tag == "textarea" || tag == "select"
-		inputType := ""
-		if attrs != nil {
-			inputType, _ = attrs["type"].(string)
-			inputType = strings.ToLower(inputType)
-		}
-		if !masked && attrs != nil {
-			if _, ok := attrs[SensitiveAttr]; ok {
-				masked = true
-				st.add(id)
-			}
-		}
-		password := (tag == "input" && inputType == "password") || (isField && SensitiveField(attrs))
+		inputType, _ := w.Get("type")
+		inputType = strings.ToLower(inputType)
+		password := (tag == "input" && inputType == "password") || (isField && SensitiveField(w))
 		if password || (tag == "textarea" && (m.cfg.MaskInputs || masked)) {
 			st.add(id)
 		}
-		if attrs != nil && isField && (m.cfg.MaskInputs || masked || password) &&
-			!(tag == "input" && (inputType == "submit" || inputType == "button" || inputType == "reset")) {
-			if v, ok := attrs["value"].(string); ok && v != "" && !allStars(v) {
-				attrs["value"] = stars(v)
-				n++
-			}
-		}
-		if attrs != nil && masked && !isField {
-			for _, k := range []string{"value", "title", "alt", "placeholder", "aria-label"} {
-				if v, ok := attrs[k].(string); ok && v != "" && !allStars(v) {
-					attrs[k] = stars(v)
-					n++
+		button := tag == "input" && (inputType == "submit" || inputType == "button" || inputType == "reset")
+		for _, k := range w.attrs {
+			switch {
+			case isField && !button && (m.cfg.MaskInputs || masked || password):
+				if tp.KeyIs(k, "value") {
+					w.mask(k+1, false)
+				}
+			case masked && !isField:
+				for _, name := range maskedAttrs {
+					if tp.KeyIs(k, name) {
+						w.mask(k+1, false)
+					}
 				}
 			}
 		}
-		if kids, ok := node["childNodes"].([]any); ok {
-			for _, k := range kids {
-				if km, ok := k.(map[string]any); ok {
-					n += m.walk(km, masked, tag, st)
-				}
-			}
-		}
+		w.children(node, masked, tag)
 	case 3: // text
 		if parentTag == "textarea" && (m.cfg.MaskInputs || masked) {
 			st.add(id)
 			masked = true
 		}
 		if masked && parentTag != "script" && parentTag != "style" {
-			if t, ok := node["textContent"].(string); ok && strings.TrimSpace(t) != "" && !allStars(t) {
-				node["textContent"] = maskText(t)
-				n++
-			}
+			w.mask(tp.Member(node, "textContent"), true)
 		}
 	default:
-		if kids, ok := node["childNodes"].([]any); ok {
-			for _, k := range kids {
-				if km, ok := k.(map[string]any); ok {
-					n += m.walk(km, masked, parentTag, st)
-				}
-			}
-		}
+		w.children(node, masked, parentTag)
 	}
-	return n
+}
+
+// maskedAttrs are the attributes that show text of a masked element.
+var maskedAttrs = []string{"value", "title", "alt", "placeholder", "aria-label"}
+
+func (w *walker) children(node int, masked bool, tag string) {
+	kids := w.tp.Member(node, "childNodes")
+	if w.tp.Kind(kids) != jsontape.Array {
+		return
+	}
+	for k := kids + 1; k < w.tp.Next(kids); k = w.tp.Next(k) {
+		w.node(k, masked, tag)
+	}
 }
 
 // mutation masks an incremental mutation's adds, attributes and texts.
-func (m *Masker) mutation(d map[string]any, st *State) (int, bool) {
-	n := 0
-	changed := false
-	if adds, ok := d["adds"].([]any); ok {
-		for _, a := range adds {
-			am, _ := a.(map[string]any)
-			if am == nil {
-				continue
-			}
-			node, _ := am["node"].(map[string]any)
-			if node == nil {
-				continue
-			}
-			parent := asID(am["parentId"])
-			k := m.walk(node, st.has(parent), "", st)
-			n += k
-			if k > 0 || len(m.drop) > 0 {
-				changed = true
+func (w *walker) mutation(data int) {
+	tp, st := w.tp, w.st
+	each := func(arr int, fn func(el int)) {
+		if tp.Kind(arr) != jsontape.Array {
+			return
+		}
+		for el := arr + 1; el < tp.Next(arr); el = tp.Next(el) {
+			if tp.Kind(el) == jsontape.Object {
+				fn(el)
 			}
 		}
 	}
-	if attrs, ok := d["attributes"].([]any); ok {
-		for _, a := range attrs {
-			am, _ := a.(map[string]any)
-			if am == nil {
-				continue
-			}
-			id := asID(am["id"])
-			kv, _ := am["attributes"].(map[string]any)
-			if SensitiveField(kv) {
-				st.add(id)
-			}
-			if _, ok := kv[SensitiveAttr]; ok {
-				st.add(id)
-			}
-			for k, v := range kv {
-				lk := strings.ToLower(k)
-				if m.drop[lk] {
-					delete(kv, k)
-					changed = true
-					continue
-				}
-				if lk == "type" {
-					if s, _ := v.(string); strings.EqualFold(s, "password") {
-						st.add(id)
-					}
-				}
-				if lk == "value" && (m.cfg.MaskInputs || st.has(id)) {
-					if s, ok := v.(string); ok && s != "" && !allStars(s) {
-						kv[k] = stars(s)
-						n++
-						changed = true
-					}
+	each(tp.Member(data, "adds"), func(add int) {
+		w.node(tp.Member(add, "node"), st.has(w.id(tp.Member(add, "parentId"))), "")
+	})
+	each(tp.Member(data, "attributes"), func(change int) {
+		id := w.id(tp.Member(change, "id"))
+		w.readAttrs(tp.Member(change, "attributes"))
+		if SensitiveField(w) {
+			st.add(id)
+		}
+		if w.m.cfg.MaskInputs || st.has(id) {
+			for _, k := range w.attrs {
+				if string(w.lowerKey(k)) == "value" {
+					w.mask(k+1, false)
 				}
 			}
 		}
-	}
-	if texts, ok := d["texts"].([]any); ok {
-		for _, t := range texts {
-			tm, _ := t.(map[string]any)
-			if tm == nil {
-				continue
-			}
-			if st.has(asID(tm["id"])) {
-				if s, ok := tm["value"].(string); ok && strings.TrimSpace(s) != "" && !allStars(s) {
-					tm["value"] = maskText(s)
-					n++
-					changed = true
-				}
-			}
+	})
+	each(tp.Member(data, "texts"), func(change int) {
+		if st.has(w.id(tp.Member(change, "id"))) {
+			w.mask(tp.Member(change, "value"), true)
 		}
-	}
-	return n, changed
+	})
 }
 
 // SensitiveAttr marks an element (and its subtree) whose values and text are
@@ -441,24 +425,21 @@ var sensitiveNames = []string{"password", "passwd", "pwd", "card", "cvv", "cvc",
 // SensitiveField reports whether a form field's attributes mark it secret:
 // type=password, autocomplete cc-* / *-password / one-time-code, a
 // data-sensitive attribute, or a name/id containing password, card, cvv, ssn...
-func SensitiveField(attrs map[string]any) bool {
-	if attrs == nil {
-		return false
-	}
-	if _, ok := attrs[SensitiveAttr]; ok {
+func SensitiveField(attrs Attributes) bool {
+	if _, ok := attrs.Get(SensitiveAttr); ok {
 		return true
 	}
-	if t, _ := attrs["type"].(string); strings.EqualFold(t, "password") {
+	if t, _ := attrs.Get("type"); strings.EqualFold(t, "password") {
 		return true
 	}
-	if ac, _ := attrs["autocomplete"].(string); ac != "" {
+	if ac, _ := attrs.Get("autocomplete"); ac != "" {
 		ac = strings.ToLower(ac)
 		if strings.Contains(ac, "cc-") || strings.Contains(ac, "password") || strings.Contains(ac, "one-time-code") {
 			return true
 		}
 	}
 	for _, k := range []string{"name", "id"} {
-		v, _ := attrs[k].(string)
+		v, _ := attrs.Get(k)
 		if v == "" {
 			continue
 		}
@@ -472,25 +453,41 @@ func SensitiveField(attrs map[string]any) bool {
 	return false
 }
 
-func stars(s string) string { return strings.Repeat("*", utf8.RuneCountInString(s)) }
-
-// maskText keeps whitespace (layout) and replaces everything else by '*'.
-func maskText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r == ' ' || r == '\n' || r == '\t' || r == '\r' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('*')
-		}
+// quotedStars is a JSON string of n '*'.
+func quotedStars(n int) []byte {
+	b := make([]byte, n+2)
+	for i := range b {
+		b[i] = '*'
 	}
-	return b.String()
+	b[0], b[n+1] = '"', '"'
+	return b
 }
 
-func allStars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] != '*' {
+// maskText is s as a JSON string where everything but whitespace (kept for
+// the layout) is '*'.
+func maskText(s string) []byte {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for _, r := range s {
+		switch r {
+		case ' ':
+			b = append(b, ' ')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '*')
+		}
+	}
+	return append(b, '"')
+}
+
+func allStars(b []byte) bool {
+	for _, c := range b {
+		if c != '*' {
 			return false
 		}
 	}

@@ -5,12 +5,12 @@ package rrweb
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -43,18 +43,6 @@ const MouseClick = 2
 
 // ErrNotArray is returned for a payload that is not a JSON array of events.
 var ErrNotArray = errors.New("rrweb payload is not a JSON array of events")
-
-// Event is one rrweb event; Data is kept raw and only decoded when needed.
-type Event struct {
-	Type      int             `json:"type"`
-	Timestamp int64           `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
-	// Changed is set by whoever rewrites Data (privacy); Encode then
-	// re-serialises the event instead of reusing the original bytes.
-	Changed bool `json:"-"`
-	// Raw is the event's original JSON (a slice of the payload).
-	Raw json.RawMessage `json:"-"`
-}
 
 var gzipPool sync.Pool
 
@@ -103,109 +91,6 @@ func DecodeBody(body []byte, encoding string, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// Parse splits a JSON array of rrweb events. Every element must be an object
-// with a numeric type. Events point into data (no copy).
-func Parse(data []byte) ([]Event, error) {
-	// Only JSON whitespace: bytes.TrimSpace would also drop \v or U+0085,
-	// which json.Valid then never sees, and the stored original would not be
-	// JSON (found by FuzzDecodeChunk).
-	trimmed := bytes.Trim(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
-		return nil, ErrNotArray
-	}
-	if !json.Valid(data) {
-		var v []json.RawMessage
-		err := json.Unmarshal(trimmed, &v)
-		return nil, fmt.Errorf("%w: %v", ErrNotArray, err)
-	}
-	return fastParse(trimmed)
-}
-
-// ParseEvent parses one event (the rr-web.* format carries one per record).
-func ParseEvent(raw []byte) (Event, error) {
-	var e Event
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return e, errors.New("rrweb event is not a JSON object")
-	}
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return e, fmt.Errorf("rrweb event: %v", err)
-	}
-	e.Raw = raw
-	return e, nil
-}
-
-// Encode writes events back into a JSON array, reusing the original bytes of
-// unchanged events. When nothing changed and orig is set, orig is returned.
-func Encode(events []Event, orig []byte) ([]byte, error) {
-	changed := false
-	for i := range events {
-		if events[i].Changed {
-			changed = true
-			break
-		}
-	}
-	if !changed && orig != nil {
-		return orig, nil
-	}
-	size := 2
-	for i := range events {
-		size += len(events[i].Raw) + 1
-	}
-	out := make([]byte, 0, size+size/8)
-	out = append(out, '[')
-	for i := range events {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		e := &events[i]
-		if e.Changed || e.Raw == nil {
-			b, err := reencode(e)
-			if err != nil {
-				return nil, err
-			}
-			e.Raw, e.Changed = b, false
-		}
-		out = append(out, e.Raw...)
-	}
-	return append(out, ']'), nil
-}
-
-// reencode replaces type/timestamp/data in the original object, keeping its
-// other keys (id, sessionId, ... of some exporters).
-func reencode(e *Event) ([]byte, error) {
-	obj := map[string]json.RawMessage{}
-	if e.Raw != nil {
-		if err := json.Unmarshal(e.Raw, &obj); err != nil {
-			return nil, err
-		}
-	}
-	obj["type"], _ = json.Marshal(e.Type)
-	obj["timestamp"], _ = json.Marshal(e.Timestamp)
-	if e.Data != nil {
-		obj["data"] = e.Data
-	}
-	return json.Marshal(obj)
-}
-
-// incremental is the part of an incremental event's data the summary needs.
-type incremental struct {
-	Source *int     `json:"source"`
-	Type   *int     `json:"type"`
-	ID     int64    `json:"id"`
-	X      *float64 `json:"x"`
-	Y      *float64 `json:"y"`
-}
-
-type meta struct {
-	Href string `json:"href"`
-}
-
-type custom struct {
-	Tag     string          `json:"tag"`
-	Payload json.RawMessage `json:"payload"`
-}
-
 // Marker is a timeline marker found in a chunk.
 type Marker struct {
 	Index  int // index of the event in the chunk (for deterministic ids)
@@ -247,16 +132,18 @@ type click struct {
 }
 
 // Summarize computes the chunk statistics and markers.
-func Summarize(events []Event) Stats {
+func Summarize(c *Chunk) Stats {
+	events := c.Events
+	tp := &c.Tape
 	var s Stats
 	s.Events = len(events)
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
 	}
-	sorted := sort.SliceIsSorted(order, func(a, b int) bool { return events[order[a]].Timestamp < events[order[b]].Timestamp })
-	if !sorted {
-		sort.SliceStable(order, func(a, b int) bool { return events[order[a]].Timestamp < events[order[b]].Timestamp })
+	byTime := func(a, b int) int { return cmp.Compare(events[a].Timestamp, events[b].Timestamp) }
+	if !slices.IsSortedFunc(order, byTime) {
+		slices.SortStableFunc(order, byTime)
 	}
 	seen := map[string]bool{}
 	var clicks []click
@@ -275,31 +162,30 @@ func Summarize(events []Event) Stats {
 		case TypeFullSnapshot:
 			s.FullSnapshot = true
 		case TypeMeta:
-			var m meta
-			if json.Unmarshal(e.Data, &m) == nil && m.Href != "" {
+			if href, _ := tp.Str(tp.Member(e.Data, "href")); href != "" {
 				s.PageViews++
-				if !seen[m.Href] {
-					seen[m.Href] = true
-					s.URLs = append(s.URLs, m.Href)
+				if !seen[href] {
+					seen[href] = true
+					s.URLs = append(s.URLs, href)
 				}
-				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "navigation", Name: "page view", URL: m.Href})
+				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "navigation", Name: "page view", URL: href})
 			}
 		case TypeCustom:
-			var c custom
-			if json.Unmarshal(e.Data, &c) == nil && c.Tag != "" {
-				s.CustomTags = append(s.CustomTags, c.Tag)
-				detail := string(c.Payload)
-				if len(detail) > 2048 {
-					detail = detail[:2048]
+			if tag, _ := tp.Str(tp.Member(e.Data, "tag")); tag != "" {
+				s.CustomTags = append(s.CustomTags, tag)
+				detail := ""
+				if p := tp.Member(e.Data, "payload"); p >= 0 {
+					raw := tp.Raw(p)
+					detail = string(raw[:min(len(raw), 2048)])
 				}
-				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "custom", Name: c.Tag, Detail: detail})
+				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "custom", Name: tag, Detail: detail})
 			}
 		case TypeIncremental:
-			var d incremental
-			if json.Unmarshal(e.Data, &d) != nil || d.Source == nil {
+			source, ok := tp.Int(tp.Member(e.Data, "source"))
+			if !ok {
 				continue
 			}
-			switch *d.Source {
+			switch source {
 			case SourceMouseMove, SourceMouseInteraction, SourceScroll, SourceInput, SourceTouchMove, SourceDrag, SourceSelection:
 				if lastActive >= 0 {
 					if gap := e.Timestamp - lastActive; gap > 0 && gap <= ActiveGapMs {
@@ -308,16 +194,22 @@ func Summarize(events []Event) Stats {
 				}
 				lastActive = e.Timestamp
 			}
-			switch {
-			case *d.Source == SourceInput:
+			switch source {
+			case SourceInput:
 				s.Inputs++
-			case *d.Source == SourceMouseInteraction && d.Type != nil && *d.Type == MouseClick:
+			case SourceMouseInteraction:
+				if typ, _ := tp.Int(tp.Member(e.Data, "type")); typ != MouseClick {
+					continue
+				}
 				s.Clicks++
 				c := click{t: e.Timestamp, idx: i}
-				if d.X != nil && d.Y != nil {
-					c.x, c.y = *d.X, *d.Y
+				x, okX := tp.Float(tp.Member(e.Data, "x"))
+				y, okY := tp.Float(tp.Member(e.Data, "y"))
+				if okX && okY {
+					c.x, c.y = x, y
 				}
-				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "click", Name: "click", Detail: fmt.Sprintf(`{"id":%d,"x":%g,"y":%g}`, d.ID, c.x, c.y)})
+				id, _ := tp.Int(tp.Member(e.Data, "id"))
+				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "click", Name: "click", Detail: fmt.Sprintf(`{"id":%d,"x":%g,"y":%g}`, id, c.x, c.y)})
 				clicks = append(clicks, c)
 			}
 		}

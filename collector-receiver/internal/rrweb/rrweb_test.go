@@ -27,9 +27,9 @@ func TestDecodeBodyGzipAndJSON(t *testing.T) {
 		if err != nil || !bytes.Equal(out, raw) {
 			t.Fatalf("%s: %v", name, err)
 		}
-		ev, err := Parse(out)
-		if err != nil || len(ev) != 11 {
-			t.Fatalf("%s: %d events, %v", name, len(ev), err)
+		c, err := Parse(out)
+		if err != nil || len(c.Events) != 11 {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 	if _, err := DecodeBody(buf.Bytes(), "gzip", 100); err == nil {
@@ -59,11 +59,11 @@ func TestSummarizeRealRecordings(t *testing.T) {
 		{"input.events.json", 11, 0, 1, true, true},
 	}
 	for _, c := range cases {
-		ev, err := Parse(fixture(t, c.file))
+		ch, err := Parse(fixture(t, c.file))
 		if err != nil {
 			t.Fatalf("%s: %v", c.file, err)
 		}
-		s := Summarize(ev)
+		s := Summarize(ch)
 		if s.Events != c.events || s.Clicks < c.minClicks || len(s.URLs) != c.urls || s.FullSnapshot != c.fullSnapshot || (s.PageViews > 0) != c.meta {
 			t.Errorf("%s: %+v", c.file, s)
 		}
@@ -98,11 +98,11 @@ func TestRageClicks(t *testing.T) {
 	burst := []string{mk(1000, 100, 100), mk(1200, 105, 98), mk(1400, 110, 102), mk(1600, 104, 100), // one rage click (4 clicks)
 		mk(5000, 100, 100), mk(5300, 400, 400), mk(5600, 100, 100), // spread out: none
 		mk(9000, 10, 10), mk(9900, 12, 12), mk(10800, 14, 14)} // >1s from first: none
-	ev, err := Parse([]byte("[" + strings.Join(burst, ",") + "]"))
+	ch, err := Parse([]byte("[" + strings.Join(burst, ",") + "]"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Summarize(ev)
+	s := Summarize(ch)
 	if s.RageClicks != 1 || s.Clicks != 10 {
 		t.Fatalf("rage %d clicks %d", s.RageClicks, s.Clicks)
 	}
@@ -110,20 +110,51 @@ func TestRageClicks(t *testing.T) {
 
 func TestEncodeKeepsUnchangedBytes(t *testing.T) {
 	raw := fixture(t, "input.events.json")
-	ev, _ := Parse(raw)
-	out, _ := Encode(ev, raw)
+	c, _ := Parse(raw)
+	out, _ := c.Encode()
 	if &out[0] != &raw[0] {
-		t.Error("unchanged chunk was re-encoded")
+		t.Error("unchanged chunk was copied")
 	}
-	ev[3].Data = []byte(`{"x":1}`)
-	ev[3].Changed = true
-	out, err := Encode(ev, raw)
+	c.Replace(c.Events[3].Data, []byte(`{"x":1}`))
+	out, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, err := Parse(out)
-	if err != nil || len(again) != len(ev) || string(again[3].Data) != `{"x":1}` {
-		t.Fatalf("re-encoded: %v %s", err, again[3].Data)
+	if err != nil || len(again.Events) != len(c.Events) || string(again.Tape.Raw(again.Events[3].Data)) != `{"x":1}` {
+		t.Fatalf("edited: %v %s", err, out)
+	}
+	if !bytes.Equal(raw, fixture(t, "input.events.json")) {
+		t.Error("the original bytes were modified")
+	}
+}
+
+func TestRemoveMembers(t *testing.T) {
+	cases := []struct{ in, drop, want string }{
+		{`{"a":1,"b":2,"c":3}`, "b", `{"a":1,"c":3}`},
+		{`{"a":1,"b":2,"c":3}`, "a", `{"b":2,"c":3}`},
+		{`{"a":1,"b":2,"c":3}`, "c", `{"a":1,"b":2}`},
+		{`{"a":1,"b":2,"c":3}`, "bc", `{"a":1}`},
+		{`{"a":1,"b":2,"c":3}`, "ab", `{"c":3}`},
+		{`{"a":1,"b":2,"c":3}`, "ac", `{"b":2}`},
+		{`{"a":1,"b":2,"c":3}`, "abc", `{}`},
+		{`{ "a" : 1 , "b" : [2] }`, "a", `{ "b" : [2] }`},
+		{`{ "a" : 1 , "b" : [2] }`, "b", `{ "a" : 1 }`},
+		{`{"a":1}`, "", `{"a":1}`},
+	}
+	for _, tc := range cases {
+		c, err := Parse([]byte(`[{"type":1,"data":` + tc.in + `}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RemoveMembers(c.Events[0].Data, func(k int) bool {
+			key, _ := c.Tape.Str(k)
+			return strings.Contains(tc.drop, key)
+		})
+		out, err := c.Encode()
+		if want := `[{"type":1,"data":` + tc.want + `}]`; err != nil || string(out) != want {
+			t.Errorf("%s drop %q: %s, want %s (%v)", tc.in, tc.drop, out, want, err)
+		}
 	}
 }
 
