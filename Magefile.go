@@ -115,7 +115,7 @@ func Bench() error {
 	mg.Deps(Recorder, PanelHarness)
 	var out strings.Builder
 	runs := [][]string{
-		{"go", "test", "-run", "^$", "-bench", "BenchmarkIngest", "-benchtime", "3x", "-timeout", "20m", "./collector-receiver/"},
+		{"go", "test", "-run", "^$", "-bench", "BenchmarkIngest", "-benchtime", "10x", "-timeout", "20m", "./collector-receiver/"},
 		{"go", "test", "-run", "^$", "-bench", "BenchmarkSessionList|BenchmarkStorage|BenchmarkReplaySeek", "-benchtime", "1x", "-timeout", "30m", "./pkg/store/"},
 	}
 	for _, r := range runs {
@@ -187,9 +187,15 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU())
 	fmt.Fprintln(&r, "| area | ours | anchor | goal | where it stands |")
 	fmt.Fprintln(&r, "|---|---|---|---|---|")
-	if m := b["BenchmarkIngest"]; m != nil {
-		fmt.Fprintf(&r, "| ingest into ClickHouse (real recordings, OTLP protobuf, through the receiver) | %.0f chunks/s, %.1f MB/s | raw clickhouse-go batch insert of the same rows (ceiling): %.0f chunks/s, %.1f MB/s; one row per rrweb event in otel_logs (HyperDX layout): %.0f chunks/s, %.1f MB/s | >= 70%% of raw | %.0f%% of raw, %.1fx the otel_logs layout |\n",
-			m["recv_chunks/s"], m["recv_MB/s"], m["raw_chunks/s"], m["raw_MB/s"], m["otellogs_chunks/s"], m["otellogs_MB/s"], m["%_of_raw"], m["recv_MB/s"]/m["otellogs_MB/s"])
+	for _, c := range []struct{ name, load string }{
+		{"BenchmarkIngest/clients=64", "64 clients: the receiver is busy all the time (its capacity)"},
+		{"BenchmarkIngest/clients=32", "32 clients: each waits for its group commit (latency bound)"},
+	} {
+		if m := b[c.name]; m != nil {
+			fmt.Fprintf(&r, "| ingest into ClickHouse (real recordings, OTLP protobuf, through the receiver), %s | %.0f chunks/s, %.1f MB/s | raw clickhouse-go batch insert of the same rows (ceiling): %.0f chunks/s, %.1f MB/s; one row per rrweb event in otel_logs (HyperDX layout): %.0f chunks/s, %.1f MB/s | >= 70%% of raw | %.0f%% of raw, %.1fx the otel_logs layout; CPU per 32 MB: receiver %.2f s + ClickHouse %.2f s, raw insert %.2f s + %.2f s |\n",
+				c.load, m["recv_chunks/s"], m["recv_MB/s"], m["raw_chunks/s"], m["raw_MB/s"], m["otellogs_chunks/s"], m["otellogs_MB/s"], m["%_of_raw"], m["recv_MB/s"]/m["otellogs_MB/s"],
+				m["recv_go_cpu_s/run"], m["recv_ch_cpu_s/run"], m["raw_go_cpu_s/run"], m["raw_ch_cpu_s/run"])
+		}
 	}
 	if m := b["BenchmarkStorage"]; m != nil {
 		fmt.Fprintf(&r, "| storage per recorded minute (7 real recordings) | %.0f B/min on disk | raw JSON %.0f B/min; otel_logs, one row per event (HyperDX) %.0f B/min | smaller than both | %.1fx smaller than raw JSON, %.2fx of otel_logs |\n",

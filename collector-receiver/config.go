@@ -132,6 +132,10 @@ type BatchConfig struct {
 	MaxDelay      time.Duration `mapstructure:"max_delay"`
 	MaxQueueBytes int           `mapstructure:"max_queue_bytes"`
 	// Writers is the number of group-commit writers (concurrent INSERTs).
+	// One is the default: while its INSERT runs, the next batch collects
+	// everything that arrives, so a busy receiver makes bigger inserts and
+	// fewer parts. More writers help when ClickHouse is far away or one
+	// INSERT can stall.
 	Writers int `mapstructure:"writers"`
 }
 

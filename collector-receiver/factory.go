@@ -65,7 +65,7 @@ func createDefaultConfig() component.Config {
 			PendingTraceTTL:  5 * time.Minute,
 			MaxPendingTraces: 10000,
 		},
-		Batch: BatchConfig{MaxBytes: 4 << 20, MaxDelay: bc.MaxDelay, MaxQueueBytes: bc.MaxQueueBytes, Writers: 2},
+		Batch: BatchConfig{MaxBytes: 4 << 20, MaxDelay: bc.MaxDelay, MaxQueueBytes: bc.MaxQueueBytes, Writers: 1},
 	}
 }
 
