@@ -38,7 +38,6 @@ type workload struct {
 
 const benchChunksPerRequest = 10
 
-
 func makeWorkload(b testing.TB, sessions int) *workload {
 	w := &workload{}
 	var recs [][]json.RawMessage
