@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -222,12 +223,14 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether any byte of w is a quote, a backslash or a control
-// character: the bytes a string scan must stop at.
-func special(w uint64) bool {
+// special flags (high bit of each byte) the quotes, backslashes and control
+// characters of w, the bytes a string scan must stop at. Only the lowest
+// flag is exact (a borrow can set flags above it), which is all the scan
+// uses: the first byte to look at.
+func special(w uint64) uint64 {
 	q := w ^ (ones * '"')
 	b := w ^ (ones * '\\')
-	return ((q-ones)&^q|(b-ones)&^b|(w-ones*0x20)&^w)&highs != 0
+	return ((q-ones)&^q | (b-ones)&^b | (w-ones*0x20)&^w) & highs
 }
 
 // scanString validates the string starting at the quote at i and returns the
@@ -237,7 +240,11 @@ func scanString(data []byte, i int) (int, bool, error) {
 	j := i + 1
 	escaped := false
 	for {
-		for j+8 <= n && !special(binary.LittleEndian.Uint64(data[j:])) {
+		for j+8 <= n {
+			if m := special(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			j += 8
 		}
 		if j >= n {

@@ -123,22 +123,25 @@ func FuzzParse(f *testing.F) {
 // BenchmarkParse compares the tape with encoding/json's validator (which
 // json.Unmarshal runs before decoding) on a real recording.
 func BenchmarkParse(b *testing.B) {
-	data := fixtures.Read(b, "rrweb", "smartx-90s.events.json")
-	b.Run("tape", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		var tp Tape
-		for b.Loop() {
-			if err := tp.Parse(data); err != nil {
-				b.Fatal(err)
+	for _, f := range []string{"smartx-90s.events.json", "byterat-css-inline.events.json", "commandbar-session.events.json", "rrweb-player-demo-demoit.events.json"} {
+		data := fixtures.Read(b, "rrweb", f)
+		name := strings.TrimSuffix(f, ".events.json")
+		b.Run(name+"/tape", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			var tp Tape
+			for b.Loop() {
+				if err := tp.Parse(data); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("encoding_json_valid", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			if !json.Valid(data) {
-				b.Fatal("invalid")
+		})
+		b.Run(name+"/encoding_json_valid", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if !json.Valid(data) {
+					b.Fatal("invalid")
+				}
 			}
-		}
-	})
+		})
+	}
 }

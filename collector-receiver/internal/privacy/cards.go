@@ -3,6 +3,7 @@ package privacy
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
@@ -25,7 +26,11 @@ func MaskCards(chunk *rrweb.Chunk) int {
 		s := tp.Data[start : t.End-1]
 		escEnd := -1 // where the last \n, \t, ... escape ended: a word boundary
 		for j := 0; j < len(s); j++ {
-			for j+8 <= len(s) && !digitOrEscape(binary.LittleEndian.Uint64(s[j:])) {
+			for j+8 <= len(s) {
+				if m := digitOrEscape(binary.LittleEndian.Uint64(s[j:])); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					break
+				}
 				j += 8
 			}
 			if j >= len(s) {
@@ -58,13 +63,14 @@ const (
 	highs = 0x8080808080808080
 )
 
-// digitOrEscape reports whether any byte of w is an ASCII digit or a
-// backslash: where the scan of a string must look closer.
-func digitOrEscape(w uint64) bool {
+// digitOrEscape flags (high bit of each byte) the ASCII digits and
+// backslashes of w: where the scan of a string must look closer. The lowest
+// flag is exact (a borrow may set flags above it).
+func digitOrEscape(w uint64) uint64 {
 	s := w ^ (ones * '\\')
 	x := w & low7
 	digit := (ones*(127+':') - x) & ^w & (x + ones*(127-'/')) // a byte strictly between '/' and ':'
-	return ((s-ones)&^s|digit)&highs != 0
+	return ((s-ones)&^s | digit) & highs
 }
 
 // ScrubCardsString is ScrubCards for plain text (not JSON).

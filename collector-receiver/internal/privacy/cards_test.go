@@ -21,7 +21,7 @@ func TestDigitOrEscape(t *testing.T) {
 			}
 			b[pos] = byte(c)
 			want := c == '\\' || (c >= '0' && c <= '9')
-			if got := digitOrEscape(binary.LittleEndian.Uint64(b[:])); got != want {
+			if got := digitOrEscape(binary.LittleEndian.Uint64(b[:])) != 0; got != want {
 				t.Fatalf("byte %#x at %d: %v, want %v", c, pos, got, want)
 			}
 		}
