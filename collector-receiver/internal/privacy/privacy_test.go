@@ -134,3 +134,20 @@ func (m mapAttrs) Get(name string) (string, bool) {
 	v, ok := m[name]
 	return v, ok
 }
+
+// A recorder may write an attribute value as a JSON number; a typed number
+// is as private as typed text. Repeated keys are all masked, whichever one
+// a reader would keep.
+func TestNumericAndRepeatedValues(t *testing.T) {
+	chunk := `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[` +
+		`{"type":2,"id":2,"tagName":"INPUT","attributes":{"value":12345678,"value":"again","type":"text"},"childNodes":[]}]}}}]`
+	out := apply(t, Config{MaskInputs: true}, chunk, &State{})
+	for _, s := range []string{"12345678", "again"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q survived: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, `"value":"********"`) {
+		t.Errorf("numeric value not masked to stars: %s", out)
+	}
+}
