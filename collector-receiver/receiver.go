@@ -311,20 +311,41 @@ func releaseBody(b []byte) {
 	}
 }
 
+// otlpRequest and otlpResponse are the pdata export messages of both signals.
+type otlpRequest interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+type otlpResponse interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+// decodeRequest unmarshals an OTLP body in its content type and gives the
+// body buffer back to the pool (pdata copies what it keeps).
+func decodeRequest(ct string, body []byte, msg otlpRequest) error {
+	defer releaseBody(body)
+	if ct == pbContentType {
+		return msg.UnmarshalProto(body)
+	}
+	return msg.UnmarshalJSON(body)
+}
+
+func encodeResponse(ct string, msg otlpResponse) ([]byte, error) {
+	if ct == pbContentType {
+		return msg.MarshalProto()
+	}
+	return msg.MarshalJSON()
+}
+
 func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 	ct, body, key, ok := r.readRequest(w, req)
 	if !ok {
 		return
 	}
 	ereq := plogotlp.NewExportRequest()
-	var err error
-	if ct == pbContentType {
-		err = ereq.UnmarshalProto(body)
-	} else {
-		err = ereq.UnmarshalJSON(body)
-	}
-	releaseBody(body) // pdata copied what it keeps
-	if err != nil {
+	if err := decodeRequest(ct, body, ereq); err != nil {
 		writeStatus(w, ct, badRequest("malformed OTLP logs request (%s): %v", ct, err))
 		return
 	}
@@ -351,12 +372,7 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
 		resp.PartialSuccess().SetErrorMessage(strings.ToValidUTF8(res.message, "\uFFFD"))
 	}
-	var out []byte
-	if ct == pbContentType {
-		out, err = resp.MarshalProto()
-	} else {
-		out, err = resp.MarshalJSON()
-	}
+	out, err := encodeResponse(ct, resp)
 	writeBody(w, ct, http.StatusOK, out, err)
 }
 
@@ -366,14 +382,7 @@ func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ereq := ptraceotlp.NewExportRequest()
-	var err error
-	if ct == pbContentType {
-		err = ereq.UnmarshalProto(body)
-	} else {
-		err = ereq.UnmarshalJSON(body)
-	}
-	releaseBody(body) // pdata copied what it keeps
-	if err != nil {
+	if err := decodeRequest(ct, body, ereq); err != nil {
 		writeStatus(w, ct, badRequest("malformed OTLP traces request (%s): %v", ct, err))
 		return
 	}
@@ -396,12 +405,7 @@ func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	resp := ptraceotlp.NewExportResponse()
-	var out []byte
-	if ct == pbContentType {
-		out, err = resp.MarshalProto()
-	} else {
-		out, err = resp.MarshalJSON()
-	}
+	out, err := encodeResponse(ct, resp)
 	writeBody(w, ct, http.StatusOK, out, err)
 }
 
