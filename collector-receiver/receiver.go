@@ -278,6 +278,10 @@ var bodyPool sync.Pool
 // maxPooledBody keeps unusually large buffers out of the pool.
 const maxPooledBody = 8 << 20
 
+// maxPresizedBody bounds the buffer allocated from Content-Length before
+// the body arrives; larger bodies grow as they are read.
+const maxPresizedBody = 2 << 20
+
 // readBody reads the whole request body into a pooled buffer sized from
 // Content-Length when the client sent one (the body limit still applies:
 // req.Body is confighttp's limited reader).
@@ -286,7 +290,9 @@ func readBody(req *http.Request) ([]byte, error) {
 	if p, ok := bodyPool.Get().(*[]byte); ok {
 		buf = (*p)[:0]
 	}
-	if n := req.ContentLength; n > 0 && n <= maxPooledBody && int64(cap(buf)) < n+1 {
+	// Content-Length is the client's claim: trust it only up to a typical
+	// replay request, so a client cannot reserve memory it never sends.
+	if n := req.ContentLength; n > 0 && n <= maxPresizedBody && int64(cap(buf)) < n+1 {
 		buf = make([]byte, 0, n+1) // +1: room to see EOF without growing
 	}
 	for {

@@ -32,6 +32,7 @@ func Open(ctx context.Context, dsn string) (driver.Conn, string, error) {
 	// Connect without a default database so a fresh server works before the
 	// schema exists; every query names its database.
 	opts.Auth.Database = ""
+	guardWrites(opts)
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("clickhouse %s: %w", redact(dsn), err)

@@ -120,7 +120,8 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 		// Send the rows in blocks of about chunkBlockBytes within the one
 		// INSERT (ClickHouse squashes them into one part): the client's
 		// column buffers then stay small and are reused, instead of growing
-		// (and being copied) to the size of the whole batch.
+		// (and being copied) to the size of the whole batch. Flush does not
+		// watch ctx; the connection's stallGuard bounds its writes.
 		if pending += len(c.Data); pending >= chunkBlockBytes {
 			if err := batch.Flush(); err != nil {
 				return fmt.Errorf("insert %s: %w", table, err)

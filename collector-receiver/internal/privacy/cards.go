@@ -3,6 +3,7 @@ package privacy
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math/bits"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
@@ -24,6 +25,19 @@ func MaskCards(chunk *rrweb.Chunk) int {
 		}
 		start := int(t.Start) + 1
 		s := tp.Data[start : t.End-1]
+		if t.Escaped && bytes.Contains(s, []byte(`\u`)) {
+			// digits or separators may be written as \u escapes: look at the
+			// decoded text and rewrite the whole string when it holds a card
+			if text, ok := tp.Str(i); ok && hasDigitRun(text) {
+				b := []byte(text)
+				if found := scrubRaw(b); found > 0 {
+					quoted, _ := json.Marshal(string(b))
+					chunk.Replace(i, quoted)
+					n += found
+				}
+			}
+			continue
+		}
 		escEnd := -1 // where the last \n, \t, ... escape ended: a word boundary
 		for j := 0; j < len(s); j++ {
 			for j+8 <= len(s) {

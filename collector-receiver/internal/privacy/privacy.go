@@ -165,24 +165,31 @@ type Result struct {
 
 // Apply records the masking edits of a chunk (the chunk's Encode applies
 // them) and updates the tab's state.
+//
+// It reads conservatively: a key repeated in one object is masked in every
+// copy (a reader keeps only one, but every copy is stored), and keys match
+// without regard to case (HTML attribute names are case-insensitive, and a
+// "Source" must not slip an input event past the check).
 func (m *Masker) Apply(c *rrweb.Chunk, st *State) Result {
 	w := walker{m: m, c: c, tp: &c.Tape, st: st}
-	tp := w.tp
 	for _, e := range c.Events {
-		switch e.Type {
-		case rrweb.TypeFullSnapshot:
-			w.node(tp.Member(e.Data, "node"), false, "")
-		case rrweb.TypeIncremental:
-			source, _ := tp.Int(tp.Member(e.Data, "source"))
-			switch source {
-			case rrweb.SourceInput:
-				if m.cfg.MaskInputs || st.has(w.id(tp.Member(e.Data, "id"))) {
-					w.mask(tp.Member(e.Data, "text"), false)
-				}
-			case rrweb.SourceMutation:
-				w.mutation(e.Data)
+		w.each(e.Obj, "data", func(data int) {
+			switch e.Type {
+			case rrweb.TypeFullSnapshot:
+				w.each(data, "node", func(node int) { w.node(node, false, "") })
+			case rrweb.TypeIncremental:
+				w.each(data, "source", func(src int) {
+					switch source, _ := w.tp.Int(src); source {
+					case rrweb.SourceInput:
+						if m.cfg.MaskInputs || w.sensitive(data) {
+							w.each(data, "text", func(t int) { w.mask(t, false) })
+						}
+					case rrweb.SourceMutation:
+						w.mutation(data)
+					}
+				})
 			}
-		}
+		})
 	}
 	return Result{MaskedValues: w.n}
 }
@@ -194,18 +201,52 @@ type walker struct {
 	tp *jsontape.Tape
 	st *State
 	n  int
-	// attrs holds the key tokens of the element being looked at, minus
-	// dropped ones; reused from element to element (read before recursing).
-	attrs []int
-	lower []byte
+	// attrs holds the key tokens of the element being looked at, dropped
+	// marks those drop_attributes removes (they still count for deciding
+	// what is sensitive); reused from element to element, read before
+	// recursing.
+	attrs   []int
+	dropped []bool
+	lower   []byte
 }
 
-// Get implements Attributes over w.attrs: the last occurrence of a
-// repeated key wins, as encoding/json decodes.
+// each calls fn with the value of every member of object obj whose key is
+// key (any case).
+func (w *walker) each(obj int, key string, fn func(val int)) {
+	if w.tp.Kind(obj) != jsontape.Object {
+		return
+	}
+	for k := obj + 1; k < w.tp.Next(obj); k = w.tp.Next(k + 1) {
+		if w.keyIs(k, key) {
+			fn(k + 1)
+		}
+	}
+}
+
+// keyIs compares key token k with a lower-case name, ignoring case.
+func (w *walker) keyIs(k int, name string) bool {
+	return string(w.lowerKey(k)) == name
+}
+
+// sensitive reports whether any "id" of obj is a node whose input is masked.
+func (w *walker) sensitive(obj int) bool {
+	found := false
+	w.each(obj, "id", func(id int) { found = found || w.st.has(w.id(id)) })
+	return found
+}
+
+// markSensitive remembers every "id" of obj as a node whose input is masked.
+func (w *walker) markSensitive(obj int) {
+	w.each(obj, "id", func(id int) { w.st.add(w.id(id)) })
+}
+
+// Get implements Attributes over w.attrs, dropped ones included: names
+// match in any case, and the last occurrence of a repeated name wins, as
+// encoding/json decodes.
 func (w *walker) Get(name string) (string, bool) {
 	for i := len(w.attrs) - 1; i >= 0; i-- {
 		k := w.attrs[i]
-		if !w.tp.KeyIs(k, name) {
+		if !w.keyIs(k, name) {
 			continue
 		}
 		if v, ok := w.tp.Str(k + 1); ok {
@@ -247,23 +288,38 @@ func (w *walker) tag(tok int) string {
 	return w.m.tags[string(w.lowerKey(tok))]
 }
 
-// readAttrs fills w.attrs with the members of object obj and removes the
-// configured drop_attributes from the chunk.
+// readAttrs fills w.attrs with the members of every "attributes" object of
+// obj and removes the configured drop_attributes from the chunk.
 func (w *walker) readAttrs(obj int) {
-	w.attrs = w.attrs[:0]
-	if w.tp.Kind(obj) != jsontape.Object {
-		return
-	}
-	dropped := false
-	for k := obj + 1; k < w.tp.Next(obj); k = w.tp.Next(k + 1) {
-		if len(w.m.drop) > 0 && w.m.drop[string(w.lowerKey(k))] {
-			dropped = true
+	w.attrs, w.dropped = w.attrs[:0], w.dropped[:0]
+	w.each(obj, "attributes", func(attrs int) {
+		if w.tp.Kind(attrs) != jsontape.Object {
+			return
+		}
+		dropped := false
+		for k := attrs + 1; k < w.tp.Next(attrs); k = w.tp.Next(k + 1) {
+			d := len(w.m.drop) > 0 && w.m.drop[string(w.lowerKey(k))]
+			dropped = dropped || d
+			w.attrs = append(w.attrs, k)
+			w.dropped = append(w.dropped, d)
+		}
+		if dropped {
+			w.c.RemoveMembers(attrs, func(k int) bool { return w.m.drop[string(w.lowerKey(k))] })
+		}
+	})
+}
+
+// maskAttrs masks the kept attributes named in names.
+func (w *walker) maskAttrs(names ...string) {
+	for i, k := range w.attrs {
+		if w.dropped[i] {
 			continue
 		}
-		w.attrs = append(w.attrs, k)
-	}
-	if dropped {
-		w.c.RemoveMembers(obj, func(k int) bool { return w.m.drop[string(w.lowerKey(k))] })
+		for _, name := range names {
+			if w.keyIs(k, name) {
+				w.mask(k+1, false)
+			}
+		}
 	}
 }
 
@@ -304,16 +360,15 @@ func (w *walker) mask(tok int, text bool) {
 
 // node masks one serialised DOM node and its children.
 func (w *walker) node(node int, masked bool, parentTag string) {
-	tp, m, st := w.tp, w.m, w.st
+	tp, m := w.tp, w.m
 	if tp.Kind(node) != jsontape.Object {
 		return
 	}
 	typ, _ := tp.Float(tp.Member(node, "type"))
-	id := w.id(tp.Member(node, "id"))
 	switch int(typ) {
 	case 2: // element
 		tag := w.tag(tp.Member(node, "tagName"))
-		w.readAttrs(tp.Member(node, "attributes"))
+		w.readAttrs(node)
 		if !masked {
 			for i := range m.selectors {
 				if m.selectors[i].match(tag, w) {
@@ -326,38 +381,30 @@ func (w *walker) node(node int, masked bool, parentTag string) {
 			masked = true
 		}
 		if masked {
-			st.add(id)
+			w.markSensitive(node)
 		}
 		isField := tag == "input" || tag == "textarea" || tag == "select"
 		inputType, _ := w.Get("type")
 		inputType = strings.ToLower(inputType)
 		password := (tag == "input" && inputType == "password") || (isField && SensitiveField(w))
 		if password || (tag == "textarea" && (m.cfg.MaskInputs || masked)) {
-			st.add(id)
+			w.markSensitive(node)
 		}
 		button := tag == "input" && (inputType == "submit" || inputType == "button" || inputType == "reset")
-		for _, k := range w.attrs {
-			switch {
-			case isField && !button && (m.cfg.MaskInputs || masked || password):
-				if tp.KeyIs(k, "value") {
-					w.mask(k+1, false)
-				}
-			case masked && !isField:
-				for _, name := range maskedAttrs {
-					if tp.KeyIs(k, name) {
-						w.mask(k+1, false)
-					}
-				}
-			}
+		switch {
+		case isField && !button && (m.cfg.MaskInputs || masked || password):
+			w.maskAttrs("value")
+		case masked && !isField:
+			w.maskAttrs(maskedAttrs...)
 		}
 		w.children(node, masked, tag)
 	case 3: // text
 		if parentTag == "textarea" && (m.cfg.MaskInputs || masked) {
-			st.add(id)
+			w.markSensitive(node)
 			masked = true
 		}
 		if masked && parentTag != "script" && parentTag != "style" {
-			w.mask(tp.Member(node, "textContent"), true)
+			w.each(node, "textcontent", func(t int) { w.mask(t, true) })
 		}
 	default:
 		w.children(node, masked, parentTag)
@@ -368,48 +415,48 @@ func (w *walker) node(node int, masked bool, parentTag string) {
 var maskedAttrs = []string{"value", "title", "alt", "placeholder", "aria-label"}
 
 func (w *walker) children(node int, masked bool, tag string) {
-	kids := w.tp.Member(node, "childNodes")
-	if w.tp.Kind(kids) != jsontape.Array {
-		return
-	}
-	for k := kids + 1; k < w.tp.Next(kids); k = w.tp.Next(k) {
-		w.node(k, masked, tag)
-	}
+	w.each(node, "childnodes", func(kids int) {
+		if w.tp.Kind(kids) != jsontape.Array {
+			return
+		}
+		for k := kids + 1; k < w.tp.Next(kids); k = w.tp.Next(k) {
+			w.node(k, masked, tag)
+		}
+	})
 }
 
 // mutation masks an incremental mutation's adds, attributes and texts.
 func (w *walker) mutation(data int) {
-	tp, st := w.tp, w.st
-	each := func(arr int, fn func(el int)) {
-		if tp.Kind(arr) != jsontape.Array {
-			return
-		}
-		for el := arr + 1; el < tp.Next(arr); el = tp.Next(el) {
-			if tp.Kind(el) == jsontape.Object {
-				fn(el)
+	tp := w.tp
+	elements := func(key string, fn func(el int)) {
+		w.each(data, key, func(arr int) {
+			if tp.Kind(arr) != jsontape.Array {
+				return
 			}
-		}
-	}
-	each(tp.Member(data, "adds"), func(add int) {
-		w.node(tp.Member(add, "node"), st.has(w.id(tp.Member(add, "parentId"))), "")
-	})
-	each(tp.Member(data, "attributes"), func(change int) {
-		id := w.id(tp.Member(change, "id"))
-		w.readAttrs(tp.Member(change, "attributes"))
-		if SensitiveField(w) {
-			st.add(id)
-		}
-		if w.m.cfg.MaskInputs || st.has(id) {
-			for _, k := range w.attrs {
-				if string(w.lowerKey(k)) == "value" {
-					w.mask(k+1, false)
+			for el := arr + 1; el < tp.Next(arr); el = tp.Next(el) {
+				if tp.Kind(el) == jsontape.Object {
+					fn(el)
 				}
 			}
+		})
+	}
+	elements("adds", func(add int) {
+		parentMasked := false
+		w.each(add, "parentid", func(p int) { parentMasked = parentMasked || w.st.has(w.id(p)) })
+		w.each(add, "node", func(node int) { w.node(node, parentMasked, "") })
+	})
+	elements("attributes", func(change int) {
+		w.readAttrs(change)
+		if SensitiveField(w) {
+			w.markSensitive(change)
+		}
+		if w.m.cfg.MaskInputs || w.sensitive(change) {
+			w.maskAttrs("value")
 		}
 	})
-	each(tp.Member(data, "texts"), func(change int) {
-		if st.has(w.id(tp.Member(change, "id"))) {
-			w.mask(tp.Member(change, "value"), true)
+	elements("texts", func(change int) {
+		if w.sensitive(change) {
+			w.each(change, "value", func(v int) { w.mask(v, true) })
 		}
 	})
 }

@@ -151,3 +151,40 @@ func TestNumericAndRepeatedValues(t *testing.T) {
 		t.Errorf("numeric value not masked to stars: %s", out)
 	}
 }
+
+// Inputs that a recorder other than ours (or a proxy) could produce; each
+// once got past the tape-based masker.
+func TestUnusualButValidInputs(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    Config
+		chunks []string // one tab, in order
+		secret []string
+	}{
+		{"a dropped name still marks the field a password", Config{DropAttributes: []string{"name"}}, []string{
+			`[{"type":3,"timestamp":1,"data":{"source":0,"attributes":[{"id":7,"attributes":{"name":"password","value":"secret1"}}]}}]`,
+			`[{"type":3,"timestamp":2,"data":{"source":5,"text":"secret2","id":7}}]`}, []string{"secret1", "secret2", `"name"`}},
+		{"repeated text", Config{MaskInputs: true}, []string{
+			`[{"type":3,"timestamp":1,"data":{"source":5,"text":"secret1","text":"x","id":1}}]`}, []string{"secret1"}},
+		{"repeated data", Config{MaskInputs: true}, []string{
+			`[{"type":3,"timestamp":1,"data":{"source":5,"text":"secret1","id":1},"data":{"source":2,"type":2,"id":1}}]`}, []string{"secret1"}},
+		{"repeated textContent", Config{MaskSelectors: []string{".private"}}, []string{
+			`[{"type":2,"timestamp":1,"data":{"node":{"type":2,"id":1,"tagName":"div","attributes":{"class":"private"},"childNodes":[{"type":3,"id":2,"textContent":"secret1","textContent":"x"}]}}}]`}, []string{"secret1"}},
+		{"key case", Config{MaskInputs: false}, []string{
+			`[{"type":3,"timestamp":1,"data":{"source":0,"attributes":[{"id":3,"attributes":{"Type":"password","VALUE":"secret1"}}]}}]`,
+			`[{"type":3,"timestamp":2,"data":{"Source":5,"text":"secret2","id":3}}]`}, []string{"secret1", "secret2"}},
+		{"card digits as escapes", Config{}, []string{
+			`[{"type":5,"timestamp":1,"data":{"tag":"t","payload":"card \u0034111\u00201111 1111 1111"}}]`}, []string{`\u0034111`, "1111 1111"}},
+	}
+	for _, tc := range cases {
+		st := &State{}
+		for _, chunk := range tc.chunks {
+			out := apply(t, tc.cfg, chunk, st)
+			for _, s := range tc.secret {
+				if strings.Contains(out, s) {
+					t.Errorf("%s: %q survived: %s", tc.name, s, out)
+				}
+			}
+		}
+	}
+}

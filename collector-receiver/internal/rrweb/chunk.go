@@ -52,8 +52,9 @@ func Parse(data []byte) (*Chunk, error) {
 	for e := 1; e < tp.Next(0); e = tp.Next(e) {
 		ev, err := event(tp, e)
 		if err != nil {
+			err = fmt.Errorf("rrweb event %d: %v", len(c.Events), err)
 			c.Release()
-			return nil, fmt.Errorf("rrweb event %d: %v", len(c.Events), err)
+			return nil, err
 		}
 		c.Events = append(c.Events, ev)
 	}
@@ -115,7 +116,8 @@ func Join(events [][]byte) []byte {
 
 // Edit records that bytes [start, end) of the data become with. An edit
 // that lies inside a larger one (a card number inside a value that is
-// masked whole) is dropped by Encode.
+// masked whole), or repeats the range of an earlier one, is dropped by
+// Encode.
 func (c *Chunk) Edit(start, end int, with []byte) {
 	c.edits = append(c.edits, edit{start: int32(start), end: int32(end), with: with})
 }
@@ -179,8 +181,10 @@ func (c *Chunk) Encode() ([]byte, error) {
 	if len(c.edits) == 0 {
 		return data, nil
 	}
-	// by start, the larger of two edits at one offset first
-	slices.SortFunc(c.edits, func(a, b edit) int {
+	// by start, the larger of two edits at one offset first, and of two
+	// edits of the same bytes the one recorded first (masking runs before
+	// card scrubbing, and its edit must win)
+	slices.SortStableFunc(c.edits, func(a, b edit) int {
 		if a.start != b.start {
 			return int(a.start) - int(b.start)
 		}
