@@ -225,7 +225,23 @@ func (w *walker) each(obj int, key string, fn func(val int)) {
 
 // keyIs compares key token k with a lower-case name, ignoring case.
 func (w *walker) keyIs(k int, name string) bool {
-	return string(w.lowerKey(k)) == name
+	t := &w.tp.Tokens[k]
+	if t.Escaped {
+		return string(w.lowerKey(k)) == name
+	}
+	raw := w.tp.Data[t.Start+1 : t.End-1]
+	if len(raw) != len(name) {
+		return false
+	}
+	for i, c := range raw {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // sensitive reports whether any "id" of obj is a node whose input is masked.

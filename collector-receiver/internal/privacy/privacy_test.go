@@ -188,3 +188,25 @@ func TestUnusualButValidInputs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkApply: masking (mask_inputs on) over real recordings.
+func BenchmarkApply(b *testing.B) {
+	m, err := New(Config{MaskInputs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []string{"smartx-90s.events.json", "commandbar-session.events.json"} {
+		data := fixtures.Read(b, "rrweb", f)
+		b.Run(strings.TrimSuffix(f, ".events.json"), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				c, err := rrweb.Parse(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Apply(c, &State{})
+				c.Release()
+			}
+		})
+	}
+}
