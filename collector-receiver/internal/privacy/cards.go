@@ -25,7 +25,7 @@ func MaskCards(chunk *rrweb.Chunk) int {
 		}
 		start := int(t.Start) + 1
 		s := tp.Data[start : t.End-1]
-		if t.Escaped && bytes.Contains(s, []byte(`\u`)) {
+		if t.Escaped && escapesCardByte(s) {
 			// digits or separators may be written as \u escapes: look at the
 			// decoded text and rewrite the whole string when it holds a card
 			if text, ok := tp.Str(i); ok && hasDigitRun(text) {
@@ -67,6 +67,37 @@ func MaskCards(chunk *rrweb.Chunk) int {
 				j = last
 			}
 		}
+	}
+	return n
+}
+
+// escapesCardByte reports whether a raw JSON string writes a digit, a space
+// or a dash as a \u escape (\u0030-\u0039, \u0020, \u002d): only then can
+// a card number hide from the byte scan. (Go's encoder writes < > & as
+// \u003c... : those need no decoding.)
+func escapesCardByte(s []byte) bool {
+	for {
+		i := bytes.Index(s, []byte(`\u00`))
+		if i < 0 || i+6 > len(s) {
+			return false
+		}
+		hi, lo := s[i+4], s[i+5]
+		if (hi == '3' && lo >= '0' && lo <= '9') || (hi == '2' && (lo == '0' || lo == 'd' || lo == 'D')) {
+			// a \u escape, unless its backslash is itself escaped
+			if n := backslashesBefore(s, i); n%2 == 0 {
+				return true
+			}
+		}
+		s = s[i+4:]
+	}
+}
+
+// backslashesBefore counts the backslashes right before s[i].
+func backslashesBefore(s []byte, i int) int {
+	n := 0
+	for i > 0 && s[i-1] == '\\' {
+		n++
+		i--
 	}
 	return n
 }
