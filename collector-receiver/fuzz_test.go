@@ -33,12 +33,7 @@ func decodeOnly(t testing.TB) http.Handler {
 			return
 		}
 		ereq := plogotlp.NewExportRequest()
-		if ct == pbContentType {
-			err = ereq.UnmarshalProto(body)
-		} else {
-			err = ereq.UnmarshalJSON(body)
-		}
-		if err != nil {
+		if err := decodeRequest(ct, body, ereq); err != nil {
 			writeStatus(w, ct, badRequest("malformed: %v", err))
 			return
 		}
