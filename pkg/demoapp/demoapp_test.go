@@ -93,3 +93,29 @@ func TestCheckoutFailsInTheBackendWithTheBrowsersTraceAndBaggage(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesConfigureTheRecorderThroughDataAttributes checks the recorder tag
+// of every page: its options arrive as data-* attributes the recorder reads
+// (html/template once rendered them as data-ZgotmplZ, and every demo session
+// was stored with the recorder's default service name), values escaped.
+func TestPagesConfigureTheRecorderThroughDataAttributes(t *testing.T) {
+	ctx := context.Background()
+	app, err := demoapp.Start(ctx, demoapp.Config{OTLPEndpoint: "http://127.0.0.1:4318", RecorderDir: t.TempDir(),
+		RecorderScript: "sessionreplay.min.js", RecorderOptions: map[string]string{"user-id": `"><script>alert(1)</script>`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	for _, path := range demoapp.Paths() {
+		resp, err := http.Get(app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := `<script src="/recorder/sessionreplay.min.js" data-endpoint="http://127.0.0.1:4318" data-service-name="shop-web" data-user-id="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"></script>`
+		if !strings.Contains(string(html), want) {
+			t.Errorf("%s: recorder tag is not\n%s\nin:\n%s", path, want, html)
+		}
+	}
+}

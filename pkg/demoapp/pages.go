@@ -1,8 +1,10 @@
 package demoapp
 
 import (
+	"fmt"
 	"html/template"
 	"io"
+	"regexp"
 	"sort"
 )
 
@@ -82,7 +84,7 @@ var layout = template.Must(template.New("page").Parse(`<!doctype html>
   table { border-collapse: collapse; } td, th { border: 1px solid #ccd; padding: 4px 12px; }
   .status.error { color: #b00020; font-weight: bold; } .status.ok { color: #0a7d32; }
 </style>
-{{if .Script}}<script src="/recorder/{{.Script}}"{{range $k, $v := .Options}} data-{{$k}}="{{$v}}"{{end}}></script>{{end}}
+{{if .Script}}<script src="/recorder/{{.Script}}"{{range .Options}} {{.}}{{end}}></script>{{end}}
 </head><body>
 <header><a href="/">Shop</a><a href="/pricing">Pricing</a><a href="/checkout">Checkout</a><a href="/signup">Sign up</a></header>
 <main>{{.Page.Body}}</main>
@@ -100,9 +102,35 @@ func renderPage(w io.Writer, cfg Config, p page) error {
 	if cfg.RecorderDir != "" {
 		script = cfg.RecorderScript
 	}
+	attrs, err := dataAttrs(opts)
+	if err != nil {
+		return err
+	}
 	return layout.Execute(w, struct {
 		Page    page
 		Script  string
-		Options map[string]string
-	}{p, script, opts})
+		Options []template.HTMLAttr
+	}{p, script, attrs})
+}
+
+// dataAttrNameRE is what a recorder option may be named: html/template
+// refuses attribute names that come from data (it writes `data-ZgotmplZ`
+// instead), so the names are checked here and the values escaped.
+var dataAttrNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// dataAttrs renders the recorder's options as data-* attributes, sorted by name.
+func dataAttrs(opts map[string]string) ([]template.HTMLAttr, error) {
+	names := make([]string, 0, len(opts))
+	for k := range opts {
+		if !dataAttrNameRE.MatchString(k) {
+			return nil, fmt.Errorf("recorder option %q: want lower-case letters, digits and dashes", k)
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]template.HTMLAttr, len(names))
+	for i, k := range names {
+		out[i] = template.HTMLAttr(`data-` + k + `="` + template.HTMLEscapeString(opts[k]) + `"`)
+	}
+	return out, nil
 }

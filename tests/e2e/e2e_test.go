@@ -175,6 +175,9 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	if summary.OS != "Linux" || !strings.Contains(summary.Browser, "Chrome") {
 		t.Errorf("browser/os = %q/%q from user agent %q", summary.Browser, summary.OS, drive.UserAgent)
 	}
+	if summary.ServiceName != "shop-web" { // the recorder tag's data-service-name
+		t.Errorf("service name = %q, want shop-web", summary.ServiceName)
+	}
 	now := time.Now()
 	timeRange := [2]int64{now.Add(-time.Hour).UnixMilli(), now.Add(time.Minute).UnixMilli()}
 	listed := querySessionIDs(t, grafana.URL, timeRange, map[string]any{
