@@ -2,6 +2,8 @@ package privacy
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,24 +191,63 @@ func TestUnusualButValidInputs(t *testing.T) {
 	}
 }
 
-// BenchmarkApply: masking (mask_inputs on) over real recordings.
+// BenchmarkApply: all of the server's masking of a chunk, as decodeChunk
+// runs it (parse, input masking, card numbers), over real recordings and a
+// generated SVG chart page (coordinates with long decimal parts).
 func BenchmarkApply(b *testing.B) {
 	m, err := New(Config{MaskInputs: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, f := range []string{"smartx-90s.events.json", "commandbar-session.events.json"} {
-		data := fixtures.Read(b, "rrweb", f)
-		b.Run(strings.TrimSuffix(f, ".events.json"), func(b *testing.B) {
+	chunks := map[string][]byte{"svg-chart": svgChartChunk(400)}
+	for _, f := range []string{"smartx-90s.events.json", "commandbar-session.events.json", "byterat-css-inline.events.json"} {
+		chunks[strings.TrimSuffix(f, ".events.json")] = fixtures.Read(b, "rrweb", f)
+	}
+	for _, name := range []string{"smartx-90s", "commandbar-session", "byterat-css-inline", "svg-chart"} {
+		data := chunks[name]
+		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				c, err := rrweb.Parse(data)
 				if err != nil {
 					b.Fatal(err)
 				}
-				m.Apply(c, &State{})
+				maskChunk(m, c, &State{})
 				c.Release()
 			}
 		})
 	}
+}
+
+// maskChunk is the masking step of the receiver's decodeChunk.
+func maskChunk(m *Masker, c *rrweb.Chunk, st *State) {
+	m.Apply(c, st)
+	MaskCards(c)
+}
+
+// svgChartChunk is a full snapshot of a page with n SVG chart elements whose
+// coordinates are floats printed as a charting library prints them
+// (45.963171592376895): about one in ten of their decimal parts passes Luhn.
+func svgChartChunk(n int) []byte {
+	var sb strings.Builder
+	sb.WriteString(`[{"type":4,"timestamp":1,"data":{"href":"http://127.0.0.1/chart","width":1280,"height":720}},`)
+	sb.WriteString(`{"type":2,"timestamp":2,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"svg","isSVG":true,"attributes":{"viewBox":"0 0 1280 720"},"childNodes":[`)
+	x := 0.1
+	next := func() string { // deterministic floats with 13-15 digit decimal parts
+		x = x*1.6180339887498949 + 0.7071067811865476
+		if x > 1000 {
+			x /= 997
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		id := 3 + i*2
+		fmt.Fprintf(&sb, `{"type":2,"id":%d,"tagName":"path","isSVG":true,"attributes":{"d":"M%s,%sL%s,%sL%s,%s","fill":"none","stroke-width":"1.5"},"childNodes":[]},`, id, next(), next(), next(), next(), next(), next())
+		fmt.Fprintf(&sb, `{"type":2,"id":%d,"tagName":"rect","isSVG":true,"attributes":{"x":"%s","y":"%s","width":"%s","height":"%s"},"childNodes":[{"type":3,"id":%d,"textContent":"Sessions per day %d"}]}`, id+1, next(), next(), next(), next(), 100000+i, i)
+	}
+	sb.WriteString(`]}]}}}]`)
+	return []byte(sb.String())
 }
