@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,7 +23,6 @@ func apply(t *testing.T, cfg Config, chunk string, st *State) string {
 		t.Fatal(err)
 	}
 	m.Apply(c, st)
-	MaskCards(c)
 	out, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -53,8 +53,8 @@ func TestMaskInputsOn(t *testing.T) {
 			t.Errorf("%q survived: %s", s, out)
 		}
 	}
-	if !strings.Contains(out, `"************"`) || !strings.Contains(out, `"Buy"`) {
-		t.Errorf("same-length masking / submit label: %s", out)
+	if strings.Contains(out, `"************"`) || !strings.Contains(out, `"text":"******"`) || !strings.Contains(out, `"Buy"`) {
+		t.Errorf("fixed-length placeholder / submit label: %s", out)
 	}
 }
 
@@ -149,8 +149,8 @@ func TestNumericAndRepeatedValues(t *testing.T) {
 			t.Errorf("%q survived: %s", s, out)
 		}
 	}
-	if !strings.Contains(out, `"value":"********"`) {
-		t.Errorf("numeric value not masked to stars: %s", out)
+	if !strings.Contains(out, `"value":"******"`) {
+		t.Errorf("numeric value not masked to the placeholder: %s", out)
 	}
 }
 
@@ -175,6 +175,13 @@ func TestUnusualButValidInputs(t *testing.T) {
 		{"key case", Config{MaskInputs: false}, []string{
 			`[{"type":3,"timestamp":1,"data":{"source":0,"attributes":[{"id":3,"attributes":{"Type":"password","VALUE":"secret1"}}]}}]`,
 			`[{"type":3,"timestamp":2,"data":{"Source":5,"text":"secret2","id":3}}]`}, []string{"secret1", "secret2"}},
+		{"a textarea named as a secret, mask_inputs off", Config{}, []string{
+			`[{"type":2,"timestamp":1,"data":{"node":{"type":2,"id":1,"tagName":"textarea","attributes":{"name":"card-note"},"childNodes":[{"type":3,"id":2,"textContent":"secret1"}]}}}]`,
+			`[{"type":3,"timestamp":2,"data":{"source":0,"texts":[{"id":2,"value":"secret2"}],"adds":[{"parentId":1,"node":{"type":3,"id":3,"textContent":"secret3"}}]}}]`},
+			[]string{"secret1", "secret2", "secret3"}},
+		{"a later text change inside a masked subtree", Config{MaskSelectors: []string{"[data-private]"}}, []string{
+			`[{"type":2,"timestamp":1,"data":{"node":{"type":2,"id":1,"tagName":"div","attributes":{"data-private":""},"childNodes":[{"type":3,"id":2,"textContent":"secret1"}]}}}]`,
+			`[{"type":3,"timestamp":2,"data":{"source":0,"texts":[{"id":2,"value":"secret2"}]}}]`}, []string{"secret1", "secret2"}},
 		{"card digits as escapes", Config{}, []string{
 			`[{"type":5,"timestamp":1,"data":{"tag":"t","payload":"card \u0034111\u00201111 1111 1111"}}]`}, []string{`\u0034111`, "1111 1111"}},
 	}
@@ -187,6 +194,44 @@ func TestUnusualButValidInputs(t *testing.T) {
 					t.Errorf("%s: %q survived: %s", tc.name, s, out)
 				}
 			}
+		}
+	}
+}
+
+// TestFixedLengthPlaceholder: every masked value and typed text becomes the
+// same placeholder, so neither the value nor its length is stored; masked
+// page text keeps its whitespace (the layout), one '*' per character.
+func TestFixedLengthPlaceholder(t *testing.T) {
+	chunk := `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[
+ {"type":2,"id":2,"tagName":"input","attributes":{"type":"text","value":"a"},"childNodes":[]},
+ {"type":2,"id":3,"tagName":"input","attributes":{"type":"email","value":"a.very.long.address@example.com"},"childNodes":[]},
+ {"type":2,"id":4,"tagName":"input","attributes":{"type":"text","value":"*****"},"childNodes":[]},
+ {"type":2,"id":5,"tagName":"textarea","attributes":{"value":"note"},"childNodes":[{"type":3,"id":6,"textContent":"line one\nline two"}]},
+ {"type":2,"id":7,"tagName":"div","attributes":{"data-private":"","title":"Jane"},"childNodes":[{"type":3,"id":8,"textContent":"Jane Doe"}]},
+ {"type":2,"id":9,"tagName":"input","attributes":{"type":"text","value":""},"childNodes":[]}]}}},
+{"type":3,"timestamp":2,"data":{"source":5,"text":"x","id":2}},
+{"type":3,"timestamp":3,"data":{"source":5,"text":"typed for a long while","id":3}},
+{"type":3,"timestamp":4,"data":{"source":0,"texts":[{"id":6,"value":"more"}],"attributes":[{"id":2,"attributes":{"value":"again"}}]}}]`
+	out := apply(t, Config{MaskInputs: true, MaskSelectors: []string{"[data-private]"}}, chunk, &State{})
+	if n := strings.Count(out, `"******"`); n != 10 {
+		t.Errorf("%d placeholders, want 10 (5 values, 2 typed texts, textarea text and its change, a masked title): %s", n, out)
+	}
+	for _, s := range []string{"a.very", `"*****"`, "line", "typed", "more", "again", "Jane"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q survived: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, `"textContent":"**** ***"`) || !strings.Contains(out, `"value":""`) {
+		t.Errorf("masked text keeps its layout, an empty value stays empty: %s", out)
+	}
+	// a placeholder of one's own
+	out = apply(t, Config{MaskInputs: true, MaskPlaceholder: "[masked]"}, chunk, &State{})
+	if strings.Contains(out, `"******"`) || strings.Count(out, `"[masked]"`) != 9 {
+		t.Errorf("custom placeholder: %s", out)
+	}
+	for _, bad := range []string{" ", `a"b`, `a\b`, "a\nb", "\x7f", strings.Repeat("*", 65), "\xff"} {
+		if _, err := New(Config{MaskPlaceholder: bad}); !errors.Is(err, ErrBadPlaceholder) {
+			t.Errorf("placeholder %q: %v, want ErrBadPlaceholder", bad, err)
 		}
 	}
 }
@@ -222,7 +267,6 @@ func BenchmarkApply(b *testing.B) {
 // maskChunk is the masking step of the receiver's decodeChunk.
 func maskChunk(m *Masker, c *rrweb.Chunk, st *State) {
 	m.Apply(c, st)
-	MaskCards(c)
 }
 
 // svgChartChunk is a full snapshot of a page with n SVG chart elements whose
