@@ -13,10 +13,10 @@ package privacy
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
