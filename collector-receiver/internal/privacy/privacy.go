@@ -406,19 +406,33 @@ func (w *walker) userAttrs(masked []string) {
 }
 
 // userText reports whether attribute key k carries people's text (see
-// userTextAttrs).
+// userTextAttrs). It is asked for every attribute of every element: the
+// key's length picks the one to three names it can be.
 func (w *walker) userText(k int) bool {
 	t := &w.tp.Tokens[k]
-	if n := t.End - t.Start - 2; n < 3 || n > 20 { // "alt" .. "aria-roledescription"
+	n := int(t.End - t.Start - 2)
+	if t.Escaped {
+		n = len(w.lowerKey(k))
+	}
+	if n >= len(userTextByLen) {
 		return false
 	}
-	for _, name := range userTextAttrs {
+	for _, name := range userTextByLen[n] {
 		if w.keyIs(k, name) {
 			return true
 		}
 	}
 	return false
 }
+
+// userTextByLen is userTextAttrs by name length.
+var userTextByLen = func() [][]string {
+	by := make([][]string, 21)
+	for _, a := range userTextAttrs {
+		by[len(a)] = append(by[len(a)], a)
+	}
+	return by
+}()
 
 // userTextAttrs are the attributes whose values are text people read or
 // typed; card numbers are looked for there. Everything else of an element
