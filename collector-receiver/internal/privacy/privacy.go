@@ -153,7 +153,7 @@ func New(cfg Config) (*Masker, error) {
 		return nil, fmt.Errorf("%w: %q", err, cfg.MaskPlaceholder)
 	}
 	m.placeholder = []byte(`"` + cfg.MaskPlaceholder + `"`)
-	for _, t := range []string{"input", "textarea", "select", "script", "style"} {
+	for _, t := range []string{"input", "textarea", "select", "script", "style", "progress", "meter", "li", "option", "button", "data", "param", "output"} {
 		m.tags[t] = t
 	}
 	for _, s := range cfg.MaskSelectors {
@@ -177,11 +177,14 @@ func (m *Masker) DropsAttribute(key string) bool { return m.drop[strings.ToLower
 
 // State is what masking remembers about one tab between chunks, by node id:
 // the elements whose input is masked (password inputs, masked textareas,
-// masked subtrees), the text nodes holding a masked value or masked text,
-// and the <style>/<script> elements and text nodes, whose later text
-// changes are code, not people's text.
+// masked subtrees) and the text nodes holding a masked value or masked text;
+// apart from them, so that a page's many elements can never crowd those out,
+// the <style>/<script> elements and text nodes (whose later text changes are
+// code, not people's text) and the elements whose value attribute is not an
+// input value (a progress bar's, a button's label).
 type State struct {
 	nodes map[int64]nodeKind
+	page  map[int64]nodeKind
 }
 
 // nodeKind is what State knows about a node (bits).
@@ -198,23 +201,38 @@ const (
 	kindMaskedText
 	// kindCode: a <style> or <script> element or one of its text nodes.
 	kindCode
+	// kindPageValue: an element whose value attribute the page sets and
+	// shows (progress, meter, li, option, button, input type=submit...).
+	kindPageValue
 )
 
-// maxSensitive bounds State.
-const maxSensitive = 50000
+// pageKinds are kept in State.page.
+const pageKinds = kindCode | kindPageValue
+
+// maxSensitive and maxPage bound State. Past maxPage, style text changes are
+// looked at for card numbers and value changes are masked: both err on the
+// side of privacy.
+const (
+	maxSensitive = 50000
+	maxPage      = 20000
+)
 
 func (st *State) add(id int64, k nodeKind) {
-	if st.nodes == nil {
-		st.nodes = map[int64]nodeKind{}
+	m, limit := &st.nodes, maxSensitive
+	if k&pageKinds != 0 {
+		m, limit = &st.page, maxPage
 	}
-	if old, ok := st.nodes[id]; ok {
-		st.nodes[id] = old | k
-	} else if len(st.nodes) < maxSensitive {
-		st.nodes[id] = k
+	if *m == nil {
+		*m = map[int64]nodeKind{}
+	}
+	if old, ok := (*m)[id]; ok {
+		(*m)[id] = old | k
+	} else if len(*m) < limit {
+		(*m)[id] = k
 	}
 }
 
-func (st *State) kind(id int64) nodeKind { return st.nodes[id] }
+func (st *State) kind(id int64) nodeKind { return st.nodes[id] | st.page[id] }
 
 func (st *State) has(id int64) bool { return st.kind(id)&kindMasked != 0 }
 
@@ -539,6 +557,9 @@ func (w *walker) node(node int, masked bool, par parent) {
 			w.mark(node, kindCode)
 		}
 		button := tag == "input" && (inputType == "submit" || inputType == "button" || inputType == "reset")
+		if !masked && !password && (button || pageValueTags[tag]) {
+			w.mark(node, kindPageValue)
+		}
 		switch {
 		case fieldMasked && !button:
 			w.userAttrs(valueAttr)
@@ -570,6 +591,10 @@ func (w *walker) node(node int, masked bool, par parent) {
 		w.children(node, masked, par)
 	}
 }
+
+// pageValueTags are elements whose value attribute is the page's, not
+// something typed (a bar's level, a list number, an option's or button's).
+var pageValueTags = map[string]bool{"progress": true, "meter": true, "li": true, "option": true, "button": true, "data": true, "param": true, "output": true}
 
 // valueAttr is the attribute holding a form field's value.
 var valueAttr = []string{"value"}
@@ -617,7 +642,9 @@ func (w *walker) mutation(data int) {
 		if SensitiveField(w) {
 			w.markSensitive(change)
 		}
-		if w.m.cfg.MaskInputs || w.sensitive(change) {
+		var k nodeKind
+		w.each(change, "id", func(id int) { k |= w.st.kind(w.id(id)) })
+		if (w.m.cfg.MaskInputs && k&kindPageValue == 0) || k&kindMasked != 0 {
 			w.userAttrs(valueAttr)
 		} else {
 			w.userAttrs(nil)

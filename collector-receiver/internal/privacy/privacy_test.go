@@ -295,3 +295,29 @@ func svgChartChunk(n int) []byte {
 	sb.WriteString(`]}]}}}]`)
 	return []byte(sb.String())
 }
+
+// TestPageValuesKeptInMutations: with mask_inputs on, a later value change
+// is masked on form fields and on elements the masker has not seen, but not
+// on elements whose value the page sets and shows (a progress bar's level,
+// a submit button's label): a replay must not draw those differently.
+func TestPageValuesKeptInMutations(t *testing.T) {
+	st := &State{}
+	apply(t, Config{MaskInputs: true}, `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[
+ {"type":2,"id":2,"tagName":"progress","attributes":{"value":"0.25","max":"1"},"childNodes":[]},
+ {"type":2,"id":3,"tagName":"input","attributes":{"type":"submit","value":"Pay"},"childNodes":[]},
+ {"type":2,"id":4,"tagName":"input","attributes":{"type":"text"},"childNodes":[]},
+ {"type":2,"id":5,"tagName":"li","attributes":{"value":"3"},"childNodes":[]}]}}}]`, st)
+	out := apply(t, Config{MaskInputs: true}, `[{"type":3,"timestamp":2,"data":{"source":0,"texts":[],"removes":[],"adds":[],"attributes":[
+ {"id":2,"attributes":{"value":"0.75"}},{"id":3,"attributes":{"value":"Paying..."}},{"id":5,"attributes":{"value":"4"}},
+ {"id":4,"attributes":{"value":"typed-1"}},{"id":99,"attributes":{"value":"typed-2"}}]}}]`, st)
+	for _, kept := range []string{`"0.75"`, `"Paying..."`, `"4"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("page value %s was masked: %s", kept, out)
+		}
+	}
+	for _, secret := range []string{"typed-1", "typed-2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s survived: %s", secret, out)
+		}
+	}
+}
