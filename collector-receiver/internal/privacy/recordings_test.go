@@ -172,7 +172,14 @@ func (d *recordingDiff) rule(path string, event int, tag, parentTag string) stri
 	case strings.HasSuffix(path, ".textContent") && parentTag == "textarea":
 		return "masked input value (textarea text)"
 	case strings.Contains(path, ".data.attributes[") && strings.HasSuffix(path, ".attributes.value"):
-		return "masked input value (value attribute mutation)"
+		var n int
+		fmt.Sscanf(path[strings.Index(path, ".data.attributes[")+len(".data.attributes["):], "%d", &n)
+		switch t := d.tagOf[fmt.Sprint(dig(list(dig(ev, "data", "attributes"))[n], "id"))]; t {
+		case "input", "textarea", "select", "":
+			return "masked input value (value attribute mutation)"
+		default:
+			return "value attribute mutation of a " + t
+		}
 	case strings.Contains(path, ".data.texts["):
 		i := strings.Index(path, ".data.texts[")
 		var n int
