@@ -76,8 +76,11 @@ try {
     p.evaluate(() => {
       const out = {};
       for (const el of document.querySelectorAll('#chart, #chart *')) {
-        for (const a of el.getAttributeNames())
-          if (a !== 'id' && a !== 'fill' && a !== 'stroke') out[`${el.id}.${a}`] = el.getAttribute(a);
+        for (const a of el.getAttributeNames()) {
+          if (a !== 'id' && a !== 'fill' && a !== 'stroke') {
+            out[`${el.id}.${a}`] = el.getAttribute(a);
+          }
+        }
       }
       return out;
     });
