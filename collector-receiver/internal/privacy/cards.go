@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"strconv"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
@@ -86,7 +87,15 @@ func maskCardsInString(chunk *rrweb.Chunk, i int) int {
 		switch c := s[j]; {
 		case c == '\\':
 			j++ // skip the escaped byte
-			if j < len(s) && s[j] != 'u' {
+			if j+4 < len(s) && s[j] == 'u' {
+				// \uXXXX: its hex digits are no text; the character it
+				// writes glues like the same character unescaped
+				r, _ := strconv.ParseUint(string(s[j+1:j+5]), 16, 32)
+				j += 4
+				if r >= 0x80 || !isWord(byte(r)) {
+					escEnd = j + 1
+				}
+			} else if j < len(s) {
 				escEnd = j + 1
 			}
 		case c >= '0' && c <= '9':

@@ -28,6 +28,17 @@ func TestDigitOrEscape(t *testing.T) {
 	}
 }
 
+// An escaped character before a card is read as the character it writes:
+// a euro sign or a no-break space is a boundary, an escaped letter glues.
+func TestCardsAfterEscapedCharacters(t *testing.T) {
+	in := []byte(`[{"type":5,"timestamp":1,"data":{"tag":"t","payload":["\u20ac4111111111111111","\u00a05555555555554444","\ud83d\ude004012888888881881","\u0041378282246310005"]}}]`)
+	out, n := maskCards(t, in)
+	if n != 3 || strings.Contains(string(out), "4111") || strings.Contains(string(out), "5555") || strings.Contains(string(out), "4012") ||
+		!strings.Contains(string(out), `\u0041378282246310005`) {
+		t.Fatalf("%d: %s", n, out)
+	}
+}
+
 func TestCardsInPayloads(t *testing.T) {
 	in := []byte(`[{"type":5,"timestamp":1700000000000,"data":{"tag":"t","payload":{"text":"card 4111 1111 1111 1111, long text without digits to cross words","n":4111111111111111,"e":"\n4111111111111111"}}}]`)
 	orig := string(in)
