@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/seed/sessionreplay/pkg/store"
 )
 
 // These tests send what the browser SDKs send (their wire formats read from
@@ -99,6 +103,14 @@ func replayed(t *testing.T, c *collector, session string) (map[string][]string, 
 	return per, windows
 }
 
+// chunkKeys counts the distinct (window, seq) keys of a session's chunks in
+// both tables: a retried request must not add one.
+func chunkKeys(c *collector, session string) uint64 {
+	return c.count(`SELECT count() FROM (SELECT DISTINCT window_id, seq FROM (
+    SELECT window_id, seq FROM DB.replay_chunks WHERE session_id = {s:String}
+    UNION ALL SELECT window_id, seq FROM DB.replay_chunks_buffer WHERE session_id = {s:String}))`, "s", session)
+}
+
 func canonical(t *testing.T, b []byte) string {
 	t.Helper()
 	var v any
@@ -169,11 +181,200 @@ func TestHyperDXSessionOfThreePageLoadsReplaysEveryEventInOrder(t *testing.T) {
 			t.Errorf("window rr-web replays %d of %d events (windows %v)", len(per["rr-web"]), sent, windows)
 		}
 		// the retried exports stored nothing twice
-		if n := c.count(`SELECT count() FROM DB.replay_chunks_buffer FINAL WHERE session_id = {s:String}`, "s", sess); n != 6 {
-			t.Errorf("%d chunk rows, want 6 (2 per page load)", n)
+		if n := chunkKeys(c, sess); n != 6 {
+			t.Errorf("%d chunk keys, want 6 (2 per page load)", n)
 		}
 		if s, ok, err := c.reader.Session(context.Background(), sess); err != nil || !ok || s.PageViews != 3 || s.EntryURL != "http://127.0.0.1:8080/" {
 			t.Errorf("summary: %v %v %+v", ok, err, s)
 		}
 	}
+}
+
+// faroRequest is an OTLP/JSON logs request as @grafana/faro-transport-otlp-http
+// 2.12.1 writes it: one resource and scope for the batch, timeUnixNano as a
+// JSON number, every attribute of a Faro event a string inside the kvlist
+// event.attributes (testdata/faro-2.12.1-replay.json in internal/formats is
+// one, annotated).
+type faroRequest struct {
+	session string
+	records []map[string]any
+}
+
+const faroUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
+
+func sv(s string) map[string]any { return map[string]any{"stringValue": s} }
+
+func kv(pairs ...string) []map[string]any {
+	var out []map[string]any
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, map[string]any{"key": pairs[i], "value": sv(pairs[i+1])})
+	}
+	return out
+}
+
+func (f *faroRequest) common(name string) []map[string]any {
+	a := kv("view.name", "default", "url.full", "http://127.0.0.1:8080/", "page.id", "pg1", "session.id", f.session)
+	a = append(a, map[string]any{"key": "session.attributes", "value": map[string]any{"kvlistValue": map[string]any{"values": kv("isSampled", "true")}}})
+	if name != "" {
+		a = append(a, kv("event.name", name)...)
+	}
+	return a
+}
+
+// event adds a Faro event (a replay event, or a lifecycle record).
+func (f *faroRequest) event(name string, ts int64, attrs ...string) {
+	a := append(f.common(name), map[string]any{"key": "event.attributes", "value": map[string]any{"kvlistValue": map[string]any{"values": kv(attrs...)}}})
+	f.records = append(f.records, map[string]any{"timeUnixNano": json.Number(strconv.FormatInt(ts*1e6, 10)), "body": sv(name), "attributes": a})
+}
+
+func (f *faroRequest) replay(recording string, seq int, ev string, ts int64) {
+	f.event("faro.session_recording.event", ts, "event", ev, "recording_id", recording, "gen", "1", "seq", strconv.Itoa(seq))
+}
+
+func (f *faroRequest) exception(typ, msg string, ts int64, traceID string) {
+	a := append(f.common(""), kv("exception.type", typ, "exception.message", msg)...)
+	f.records = append(f.records, map[string]any{"timeUnixNano": json.Number(strconv.FormatInt(ts*1e6, 10)), "attributes": a, "traceId": traceID})
+}
+
+func (f *faroRequest) body(t *testing.T) []byte {
+	res := kv("user_agent.original", faroUA, "browser.name", "Chrome", "browser.version", "142.0.0.0", "browser.platform", "Linux",
+		"browser.language", "en-US", "telemetry.sdk.name", "faro-web-sdk", "telemetry.sdk.version", "2.12.1", "service.name", "shop-faro")
+	b, err := json.Marshal(map[string]any{"resourceLogs": []any{map[string]any{
+		"resource":  map[string]any{"attributes": res},
+		"scopeLogs": []any{map[string]any{"scope": map[string]any{"name": "@grafana/faro-web-sdk", "version": "2.12.1"}, "logRecords": f.records}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"timeUnixNano":1`) {
+		t.Fatalf("timeUnixNano is not a JSON number: %.300s", b)
+	}
+	return b
+}
+
+func rrEvent(typ int, ts int64, data string) string {
+	return fmt.Sprintf(`{"type":%d,"data":%s,"timestamp":%d}`, typ, data, ts)
+}
+
+func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules(t *testing.T) {
+	rules := rulesYAML + `
+      - name: faro-exceptions
+        log: 'attributes["exception.type"] != nil'`
+	c := startCollector(t, rules, "")
+	ctx := context.Background()
+	sess := "faro-" + c.db
+	t0 := time.Now().Add(-2 * time.Minute).UnixMilli()
+	// The top page's recording (page 1 and, after a reload, page 2: seq
+	// goes on) and a same-origin iframe's, overlapping in time.
+	top := []string{
+		rrEvent(4, t0, `{"href":"http://127.0.0.1:8080/","width":1280,"height":720}`),
+		rrEvent(2, t0+2, `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`),
+		rrEvent(3, t0+500, `{"source":2,"type":2,"id":2,"x":5,"y":5}`),
+		rrEvent(3, t0+900, `{"source":5,"text":"******","isChecked":false,"id":2}`),
+		rrEvent(4, t0+2000, `{"href":"http://127.0.0.1:8080/checkout","width":1280,"height":720}`),
+		rrEvent(2, t0+2002, `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`),
+		rrEvent(3, t0+2500, `{"source":2,"type":2,"id":2,"x":7,"y":7}`),
+	}
+	frame := []string{
+		rrEvent(4, t0+100, `{"href":"http://127.0.0.1:8080/frame","width":300,"height":200}`),
+		rrEvent(2, t0+101, `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`),
+		rrEvent(3, t0+600, `{"source":2,"type":2,"id":2,"x":1,"y":1}`),
+		rrEvent(3, t0+2600, `{"source":2,"type":2,"id":2,"x":2,"y":2}`),
+	}
+	first := &faroRequest{session: sess}
+	first.event("faro.session_recording.started", t0, "recording_id", "recTop")
+	first.event("faro.session_recording.started", t0+100, "recording_id", "recFrame")
+	// interleaved, and out of order within the request
+	first.replay("recFrame", 1, frame[1], t0+101)
+	first.replay("recTop", 0, top[0], t0)
+	first.replay("recFrame", 0, frame[0], t0+100)
+	first.replay("recTop", 2, top[2], t0+500)
+	first.replay("recTop", 1, top[1], t0+2)
+	first.replay("recFrame", 2, frame[2], t0+600)
+	first.replay("recTop", 3, top[3], t0+900)
+	second := &faroRequest{session: sess}
+	for i := 4; i < len(top); i++ {
+		second.replay("recTop", i, top[i], t0+2000)
+	}
+	second.replay("recFrame", 3, frame[3], t0+2600)
+	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
+	second.exception("Error", "checkout exploded", t0+2700, traceID)
+	for _, r := range []*faroRequest{first, second, second} { // the second one retried
+		code, out, _ := c.post("/v1/logs", "application/json", r.body(t))
+		if code != 200 {
+			t.Fatalf("POST: %d %s", code, out)
+		}
+		resp := plogotlp.NewExportResponse()
+		if err := resp.UnmarshalJSON(out); err != nil || resp.PartialSuccess().RejectedLogRecords() != 0 {
+			t.Fatalf("response %s: %v", out, err)
+		}
+	}
+	// Faro's fetch span carries session.id as a span attribute; the backend
+	// span of the same trace fails.
+	td := ptrace.NewTraces()
+	var tid pcommon.TraceID
+	copy(tid[:], mustHex(t, traceID))
+	addSpan(td, "shop-faro", sess, tid, pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, "HTTP POST", ptrace.SpanKindClient, false,
+		map[string]string{"url.full": "http://127.0.0.1:8081/api/checkout", "http.request.method": "POST", "http.response.status_code": "500"})
+	addSpan(td, "backend", "", tid, pcommon.SpanID{8, 7, 6, 5, 4, 3, 2, 1}, "POST /api/checkout", ptrace.SpanKindServer, true, nil)
+	c.sendTraces(td)
+
+	per, windows := replayed(t, c, sess)
+	if len(windows) != 2 {
+		t.Fatalf("windows %v", windows)
+	}
+	for w, evs := range map[string][]string{"recTop": top, "recFrame": frame} {
+		if strings.Join(per[w], "\n") != strings.Join(canonicalAll(t, evs), "\n") {
+			t.Errorf("window %s replays:\n%s\nsent:\n%s", w, strings.Join(per[w], "\n"), strings.Join(evs, "\n"))
+		}
+	}
+	// retained from the second request on: its chunks are in both tables
+	if n := chunkKeys(c, sess); n != 4 {
+		t.Errorf("%d chunk keys, want 4 (2 requests x 2 recordings, the retry adds none)", n)
+	}
+	s, ok, err := c.reader.Session(ctx, sess)
+	if err != nil || !ok || s.Browser == "" || s.OS == "" || s.Device == "" || s.Errors == 0 {
+		t.Errorf("summary: %v %v browser %q os %q device %q errors %d", ok, err, s.Browser, s.OS, s.Device, s.Errors)
+	}
+	ms, err := c.reader.Markers(ctx, store.MarkersQuery{TimeRange: store.TimeRange{From: time.UnixMilli(t0 - 60_000), To: time.Now().Add(time.Minute)}, SessionID: sess, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, m := range ms {
+		kinds[m.Kind]++
+		if m.Kind == store.KindCustom && strings.HasPrefix(m.Name, "faro.session_recording") {
+			t.Errorf("replay record stored as a marker: %+v", m)
+		}
+		if m.Kind == store.KindError && m.Name == "Error" && m.TraceID != traceID {
+			t.Errorf("error marker without its trace: %+v", m)
+		}
+	}
+	if kinds[store.KindError] == 0 || kinds[store.KindRequest] == 0 {
+		t.Errorf("markers %v", kinds)
+	}
+	eventually(t, "retention decisions", 10*time.Second, func() bool {
+		decs, err := c.reader.Decisions(ctx, sess)
+		got := map[string]bool{}
+		for _, d := range decs {
+			got[d.Rule] = true
+		}
+		return err == nil && got["faro-exceptions"] && got["backend-errors"]
+	})
+	if got, err := c.reader.SessionsOfTrace(ctx, traceID); err != nil || len(got) != 1 || got[0] != sess {
+		t.Errorf("trace -> session: %v %v", got, err)
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b := make([]byte, len(s)/2)
+	for i := range b {
+		n, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[i] = byte(n)
+	}
+	return b
 }
