@@ -378,3 +378,125 @@ func mustHex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+func TestSplunkRecorderRequestGetsAMessageNamingTheFormatAndStoresNothing(t *testing.T) {
+	c := startCollector(t, "", "")
+	sess := "splunk-" + c.db
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("splunk.rumSessionId", sess)
+	rl.Resource().Attributes().PutStr("service.name", "splunk-web")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("splunk.rr-web")
+	now := time.Now().UnixMilli()
+	for i := 1; i <= 3; i++ {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.Timestamp(now * 1e6))
+		lr.Attributes().PutInt("rr-web.event", int64(i))
+		lr.Attributes().PutInt("rr-web.chunk", 1)
+		lr.Attributes().PutInt("rr-web.total-chunks", 1)
+		if i == 1 { // a segment as JSON
+			lr.Body().SetStr(fmt.Sprintf(`{"assets":{"css":{}},"events":[{"type":2,"timestamp":%d}]}`, now))
+		} else { // and as CBOR: a map of 2 (assets, events)
+			lr.Body().SetEmptyBytes().FromRaw([]byte{0xa2, 0x66, 'a', 's', 's', 'e', 't', 's', 0xa0, 0x66, 'e', 'v', 'e', 'n', 't', 's', 0x80})
+		}
+	}
+	resp := c.sendLogs(ld, false)
+	msg := resp.PartialSuccess().ErrorMessage()
+	if resp.PartialSuccess().RejectedLogRecords() != 3 || !strings.Contains(msg, "Splunk RUM segment format is not rrweb") || strings.Count(msg, "Splunk") > 2 {
+		t.Errorf("partial success: %d %q", resp.PartialSuccess().RejectedLogRecords(), msg)
+	}
+	for _, table := range []string{"replay_chunks", "replay_chunks_buffer", "sessions", "session_events"} {
+		if n := c.count(`SELECT count() FROM DB.`+table+` WHERE session_id = {s:String}`, "s", sess); n != 0 {
+			t.Errorf("%s holds %d rows of the refused session", table, n)
+		}
+	}
+}
+
+// TestPlainOTelJSLogsSDKChunksLandLikeOurRecorders: a page that emits our
+// wire format with @opentelemetry/sdk-logs 0.223.1 and
+// @opentelemetry/exporter-logs-otlp-http (OTLP/JSON: the eventName field, ints
+// as JSON numbers, times as strings) or -proto (a gzip bytes body) stores
+// the same chunk, summary and markers as our recorder's record.
+func TestPlainOTelJSLogsSDKChunksLandLikeOurRecorders(t *testing.T) {
+	c := startCollector(t, "", "")
+	ctx := context.Background()
+	now := time.Now().Add(-time.Minute).UnixMilli()
+	events := []json.RawMessage{
+		json.RawMessage(rrEvent(4, now, `{"href":"http://127.0.0.1:8080/pricing","width":800,"height":600}`)),
+		json.RawMessage(rrEvent(2, now+2, `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`)),
+		json.RawMessage(rrEvent(3, now+300, `{"source":2,"type":2,"id":2,"x":4,"y":4}`)),
+	}
+	data, _ := json.Marshal(events)
+	ua := faroUA
+
+	ours := "ours-" + c.db
+	ld := plog.NewLogs()
+	addChunk(t, ld, chunkOpts{session: ours, window: "tab-1", seq: 3, events: events, gzip: true, userAgent: ua})
+	c.sendLogs(ld, false)
+
+	viaJSON := "otel-json-" + c.db
+	attr := func(k string, v any) map[string]any {
+		switch v := v.(type) {
+		case string:
+			return map[string]any{"key": k, "value": sv(v)}
+		case bool:
+			return map[string]any{"key": k, "value": map[string]any{"boolValue": v}}
+		default:
+			return map[string]any{"key": k, "value": map[string]any{"intValue": v}}
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"resourceLogs": []any{map[string]any{
+		"resource": map[string]any{"attributes": []any{attr("service.name", "shop-web"), attr("deployment.environment.name", "test"),
+			attr("telemetry.sdk.language", "webjs"), attr("telemetry.sdk.name", "opentelemetry"), attr("user_agent.original", ua)}, "droppedAttributesCount": 0},
+		"scopeLogs": []any{map[string]any{"scope": map[string]any{"name": "sessionreplay-page"}, "logRecords": []any{map[string]any{
+			"timeUnixNano": strconv.FormatInt(now*1e6, 10), "observedTimeUnixNano": strconv.FormatInt(now*1e6, 10), "severityNumber": 9,
+			"eventName": "session_replay.chunk", "body": sv(string(data)),
+			"attributes": []any{attr("session.id", viaJSON), attr("session_replay.window_id", "tab-1"), attr("session_replay.seq", 3),
+				attr("session_replay.event_count", len(events)), attr("session_replay.encoding", "json")},
+			"droppedAttributesCount": 0, "flags": 0, "traceId": "", "spanId": "",
+		}}}},
+	}}})
+	code, out, _ := c.post("/v1/logs", "application/json", body)
+	if code != 200 || strings.Contains(string(out), "rejected") {
+		t.Fatalf("JSON: %d %s", code, out)
+	}
+
+	viaProto := "otel-proto-" + c.db
+	ld = plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop-web")
+	rl.Resource().Attributes().PutStr("deployment.environment.name", "test")
+	rl.Resource().Attributes().PutStr("user_agent.original", ua)
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("session_replay.chunk")
+	lr.SetTimestamp(pcommon.Timestamp(now * 1e6))
+	lr.Body().SetEmptyBytes().FromRaw(gz(t, data)) // a Uint8Array body is bytesValue
+	lr.Attributes().PutStr("session.id", viaProto)
+	lr.Attributes().PutStr("session_replay.window_id", "tab-1")
+	lr.Attributes().PutInt("session_replay.seq", 3)
+	lr.Attributes().PutStr("session_replay.encoding", "gzip")
+	c.sendLogs(ld, false)
+
+	want, err := c.reader.Chunks(ctx, ours)
+	if err != nil || len(want) != 1 {
+		t.Fatalf("our recorder's chunks: %v %d", err, len(want))
+	}
+	wantSum, _, _ := c.reader.Session(ctx, ours)
+	for _, sess := range []string{viaJSON, viaProto} {
+		got, err := c.reader.Chunks(ctx, sess)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: %v %d chunks", sess, err, len(got))
+		}
+		g, w := got[0], want[0]
+		g.SessionID, w.SessionID = "", ""
+		if fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Errorf("%s stored\n%+v\nour recorder's\n%+v", sess, g, w)
+		}
+		sum, ok, _ := c.reader.Session(ctx, sess)
+		sum.SessionID = wantSum.SessionID
+		if !ok || fmt.Sprint(sum) != fmt.Sprint(wantSum) {
+			t.Errorf("%s summary\n%+v\nour recorder's\n%+v", sess, sum, wantSum)
+		}
+	}
+}
