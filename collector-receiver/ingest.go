@@ -71,8 +71,12 @@ type request struct {
 	batch    store.Batch
 	decs     []store.Decision // claimed by this request
 	sessions map[string]bool  // sessions seen (for sampling)
-	rejected int
-	msgs     []string
+	// browserUA is the request's User-Agent header when a browser sent it:
+	// the device/OS/browser of SDKs that put no user_agent.original on their
+	// records (HyperDX). Not a collector's or a proxy's, which forward.
+	browserUA string
+	rejected  int
+	msgs      []string
 }
 
 func (r *srReceiver) newRequest() *request {
@@ -142,6 +146,7 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 
 func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult, *httpError) {
 	q := r.newRequest()
+	q.browserUA = browserUserAgent(ctx)
 	replay := formats.NewRequest(rrParts{r.state})
 	forwardChunks := r.cfg.ForwardReplayChunks
 
@@ -223,6 +228,24 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 		r.tb.ReceiverSessionreplayChunkBytes.Add(ctx, int64(bytes))
 	}
 	return logsResult{forward: ld, rejected: q.rejected, message: q.message()}, nil
+}
+
+type userAgentKey struct{}
+
+// withUserAgent keeps the request's User-Agent header for consumeLogs.
+func withUserAgent(ctx context.Context, header string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, header)
+}
+
+// browserUserAgent is the request's User-Agent when it names a browser
+// (every browser's starts with Mozilla/; collectors and SDK clients in
+// other languages name themselves).
+func browserUserAgent(ctx context.Context) string {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	if !strings.HasPrefix(ua, "Mozilla/") || len(ua) > 1024 {
+		return ""
+	}
+	return ua
 }
 
 // release gives back decisions claimed by a request that fails before commit.
@@ -322,6 +345,9 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 
 	resAttrs := c.res.Attributes()
 	ua := first(c.attrs, resAttrs, AttrUserAgent)
+	if ua == "" {
+		ua = q.browserUA
+	}
 	info := r.state.userAgent(ua)
 	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
 		Events: uint64(nEvents), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),

@@ -146,7 +146,7 @@ func TestHyperDXSessionOfThreePageLoadsReplaysEveryEventInOrder(t *testing.T) {
 			// each page exports twice (the SDK's batch processor), the
 			// second export is retried once (a lost response)
 			for _, part := range [][]plog.LogRecord{recs[:6], recs[6:], recs[6:]} {
-				code, out, _ := c.post("/v1/logs", "application/x-protobuf", hyperdxRequest(t, res, part), "Content-Encoding", "gzip")
+				code, out, _ := c.post("/v1/logs", "application/x-protobuf", hyperdxRequest(t, res, part), "Content-Encoding", "gzip", "User-Agent", faroUA)
 				if code != 200 {
 					t.Fatalf("page %s: %d %s", path, code, out)
 				}
@@ -184,7 +184,9 @@ func TestHyperDXSessionOfThreePageLoadsReplaysEveryEventInOrder(t *testing.T) {
 		if n := chunkKeys(c, sess); n != 6 {
 			t.Errorf("%d chunk keys, want 6 (2 per page load)", n)
 		}
-		if s, ok, err := c.reader.Session(context.Background(), sess); err != nil || !ok || s.PageViews != 3 || s.EntryURL != "http://127.0.0.1:8080/" {
+		// HyperDX names no user agent: the browser's request header does
+		if s, ok, err := c.reader.Session(context.Background(), sess); err != nil || !ok || s.PageViews != 3 || s.EntryURL != "http://127.0.0.1:8080/" ||
+			s.Browser == "" || s.OS == "" || s.Device == "" || s.UserAgent != faroUA {
 			t.Errorf("summary: %v %v %+v", ok, err, s)
 		}
 	}
@@ -497,6 +499,19 @@ func TestPlainOTelJSLogsSDKChunksLandLikeOurRecorders(t *testing.T) {
 		sum.SessionID = wantSum.SessionID
 		if !ok || fmt.Sprint(sum) != fmt.Sprint(wantSum) {
 			t.Errorf("%s summary\n%+v\nour recorder's\n%+v", sess, sum, wantSum)
+		}
+	}
+}
+
+func TestOnlyABrowsersUserAgentHeaderFillsTheSummary(t *testing.T) {
+	for header, want := range map[string]string{
+		faroUA: faroUA,
+		"OpenTelemetry Collector Contrib/0.165.0": "", // a gateway forwarding for the browsers
+		"Go-http-client/1.1":                      "",
+		"":                                        "",
+	} {
+		if got := browserUserAgent(withUserAgent(context.Background(), header)); got != want {
+			t.Errorf("%q -> %q, want %q", header, got, want)
 		}
 	}
 }
