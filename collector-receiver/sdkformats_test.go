@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -513,5 +517,199 @@ func TestOnlyABrowsersUserAgentHeaderFillsTheSummary(t *testing.T) {
 		if got := browserUserAgent(withUserAgent(context.Background(), header)); got != want {
 			t.Errorf("%q -> %q, want %q", header, got, want)
 		}
+	}
+}
+
+// capturedTimes are the times in testdata/sdk (captured 2026-12-01 around
+// unix ms 1796118060000): 13-digit ms and 19-digit ns values.
+var capturedTimes = regexp.MustCompile(`\b1796118\d{6}(\d{6})?\b`)
+
+// shiftTimes moves captured times by delta ms (stored rows past the buffer
+// TTL would vanish), in JSON text and in rrweb events inside strings alike.
+func shiftTimes(b []byte, delta int64) []byte {
+	return capturedTimes.ReplaceAllFunc(b, func(m []byte) []byte {
+		n, _ := strconv.ParseInt(string(m), 10, 64)
+		if len(m) == 19 {
+			return strconv.AppendInt(nil, n+delta*1e6, 10)
+		}
+		return strconv.AppendInt(nil, n+delta, 10)
+	})
+}
+
+type sentEvent struct {
+	order int64
+	event string
+}
+
+// wantPerWindow sorts the events sent per window in the SDK's order.
+func wantPerWindow(t *testing.T, sent map[string][]sentEvent) map[string][]string {
+	out := map[string][]string{}
+	for w, evs := range sent {
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].order < evs[j].order })
+		for _, e := range evs {
+			out[w] = append(out[w], canonical(t, []byte(e.event)))
+		}
+	}
+	return out
+}
+
+// compareReplay checks that every window replays exactly the events sent,
+// in order. The one value the server changes on purpose with mask_inputs
+// off is a typed Luhn-valid card number (input events' data.text); those
+// events must keep their type and time and lose the number.
+func compareReplay(t *testing.T, got, want map[string][]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d windows replayed, %d sent", len(got), len(want))
+	}
+	masked := 0
+	for w, evs := range want {
+		if len(got[w]) != len(evs) {
+			t.Errorf("window %s: %d events replayed, %d sent", w, len(got[w]), len(evs))
+			continue
+		}
+		for i := range evs {
+			if got[w][i] == evs[i] {
+				continue
+			}
+			var a, b struct {
+				Type      int
+				Timestamp int64
+				Data      struct{ Source int }
+			}
+			_ = json.Unmarshal([]byte(got[w][i]), &a)
+			_ = json.Unmarshal([]byte(evs[i]), &b)
+			if a != b || a.Data.Source != 5 || !strings.Contains(evs[i], "4111 1111 1111 1111") || strings.Contains(got[w][i], "4111 1111 1111 1111") {
+				t.Errorf("window %s event %d:\nreplayed %s\nsent     %s", w, i, got[w][i], evs[i])
+				continue
+			}
+			masked++ // data.text: the card number
+		}
+	}
+	t.Logf("%d windows, card number masked in data.text of %d input events", len(want), masked)
+}
+
+const noInputMasking = "    privacy:\n      mask_inputs: false\n"
+
+func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
+	c := startCollector(t, "", noInputMasking)
+	ctx := context.Background()
+	delta := time.Now().Add(-10*time.Minute).UnixMilli() - 1796118060000
+	files, _ := filepath.Glob("testdata/sdk/faro-2.12.1/*_v1_logs.json")
+	sent := map[string][]sentEvent{}
+	session := ""
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := shiftTimes(raw, delta)
+		var req struct {
+			ResourceLogs []struct {
+				ScopeLogs []struct {
+					LogRecords []struct {
+						Attributes []struct {
+							Key   string
+							Value struct {
+								StringValue string
+								KvlistValue struct {
+									Values []struct {
+										Key   string
+										Value struct{ StringValue string }
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Fatal(err)
+		}
+		for _, rl := range req.ResourceLogs {
+			for _, sl := range rl.ScopeLogs {
+				for _, lr := range sl.LogRecords {
+					a := map[string]string{}
+					for _, kv := range lr.Attributes {
+						a[kv.Key] = kv.Value.StringValue
+						for _, e := range kv.Value.KvlistValue.Values {
+							a[kv.Key+"."+e.Key] = e.Value.StringValue
+						}
+					}
+					if a["event.name"] != "faro.session_recording.event" {
+						continue
+					}
+					seq, _ := strconv.ParseInt(a["event.attributes.seq"], 10, 64)
+					rec := a["event.attributes.recording_id"]
+					sent[rec] = append(sent[rec], sentEvent{seq, a["event.attributes.event"]})
+					session = a["session.id"]
+				}
+			}
+		}
+		code, out, _ := c.post("/v1/logs", "application/json", body, "User-Agent", faroUA)
+		resp := plogotlp.NewExportResponse()
+		if code != 200 || resp.UnmarshalJSON(out) != nil || resp.PartialSuccess().RejectedLogRecords() != 0 {
+			t.Fatalf("%s: %d %s", f, code, out)
+		}
+	}
+	if len(files) != 16 || len(sent) != 2 {
+		t.Fatalf("%d captured requests, %d recordings", len(files), len(sent))
+	}
+	got, _ := replayed(t, c, session)
+	compareReplay(t, got, wantPerWindow(t, sent))
+	s, ok, err := c.reader.Session(ctx, session)
+	if err != nil || !ok || s.Browser == "" || s.OS == "" || s.Errors != 1 || s.PageViews < 3 {
+		t.Errorf("summary: %v %v %+v", ok, err, s)
+	}
+	ms, err := c.reader.Markers(ctx, store.MarkersQuery{TimeRange: store.TimeRange{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}, SessionID: session, Kinds: []string{store.KindError}, Limit: 10})
+	if err != nil || len(ms) != 1 || ms[0].Name != "Error" || !strings.Contains(ms[0].Detail, "boom from page three") {
+		t.Errorf("error markers: %v %+v", err, ms)
+	}
+}
+
+func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
+	c := startCollector(t, "", noInputMasking)
+	delta := time.Now().Add(-10*time.Minute).UnixMilli() - 1796118060000
+	files, _ := filepath.Glob("testdata/sdk/hyperdx-0.26.0/*_v1_logs.pb")
+	sent := map[string][]sentEvent{}
+	session := ""
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := plogotlp.NewExportRequest()
+		if err := req.UnmarshalProto(raw); err != nil {
+			t.Fatal(err)
+		}
+		rls := req.Logs().ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			ra := rls.At(i).Resource().Attributes()
+			session = str(ra, "rum.sessionId")
+			window := "rr-web:" + str(ra, "rum.scriptInstance")
+			lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				lr.SetTimestamp(lr.Timestamp() + pcommon.Timestamp(delta*1e6))
+				lr.Body().SetStr(string(shiftTimes([]byte(lr.Body().Str()), delta)))
+				idx, _ := intAttr(lr.Attributes(), "rr-web.event")
+				sent[window] = append(sent[window], sentEvent{idx, lr.Body().Str()})
+			}
+		}
+		pb, _ := req.MarshalProto()
+		code, out, _ := c.post("/v1/logs", "application/x-protobuf", gz(t, pb), "Content-Encoding", "gzip", "User-Agent", faroUA, "Authorization", "test-key")
+		resp := plogotlp.NewExportResponse()
+		if code != 200 || resp.UnmarshalProto(out) != nil || resp.PartialSuccess().RejectedLogRecords() != 0 {
+			t.Fatalf("%s: %d %q", f, code, resp.PartialSuccess().ErrorMessage())
+		}
+	}
+	if len(files) != 4 || len(sent) != 4 {
+		t.Fatalf("%d captured requests, %d recorders", len(files), len(sent))
+	}
+	got, _ := replayed(t, c, session)
+	compareReplay(t, got, wantPerWindow(t, sent))
+	if s, ok, err := c.reader.Session(context.Background(), session); err != nil || !ok || s.Browser == "" || s.PageViews != 4 {
+		t.Errorf("summary: %v %v %+v", ok, err, s)
 	}
 }
