@@ -525,7 +525,14 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 		if url == "" {
 			url = str(attrs, "http.url")
 		}
+		if url == "" {
+			url = str(attrs, "location.href") // HyperDX's page
+		}
 		if isErr {
+			name := span.Name()
+			if obj := str(attrs, "error.object"); obj != "" {
+				name = obj // HyperDX's (Splunk's) browser error spans: "onerror" names no error
+			}
 			detail := span.Status().Message()
 			evs := span.Events()
 			for e := 0; e < evs.Len(); e++ {
@@ -533,7 +540,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 					detail = strings.TrimSpace(detail + "\n" + str(evs.At(e).Attributes(), "exception.type") + ": " + str(evs.At(e).Attributes(), "exception.message"))
 				}
 			}
-			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: span.Name(), URL: url,
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })

@@ -709,7 +709,31 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, wantPerWindow(t, sent))
-	if s, ok, err := c.reader.Session(context.Background(), session); err != nil || !ok || s.Browser == "" || s.PageViews != 4 {
+
+	// HyperDX's spans (OTLP/JSON) carry the session in the resource; the
+	// uncaught error is an "onerror" span with status ERROR.
+	traces, _ := filepath.Glob("testdata/sdk/hyperdx-0.26.0/*_v1_traces.json")
+	for _, f := range traces {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ := c.post("/v1/traces", "application/json", shiftTimes(raw, delta), "User-Agent", faroUA, "Authorization", "test-key")
+		if code != 200 {
+			t.Fatalf("%s: %d %s", f, code, out)
+		}
+	}
+	ctx := context.Background()
+	if s, ok, err := c.reader.Session(ctx, session); err != nil || !ok || s.Browser == "" || s.PageViews != 4 || s.Errors != 1 {
 		t.Errorf("summary: %v %v %+v", ok, err, s)
+	}
+	ms, err := c.reader.Markers(ctx, store.MarkersQuery{TimeRange: store.TimeRange{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}, SessionID: session, Kinds: []string{store.KindError}, Limit: 10})
+	if err != nil || len(ms) != 1 || ms[0].Name != "Error" || !strings.Contains(ms[0].Detail, "boom from page three") || !strings.HasSuffix(ms[0].URL, "/page3.html") {
+		t.Errorf("error markers: %v %+v", err, ms)
+	}
+	if len(ms) == 1 {
+		if got, err := c.reader.SessionsOfTrace(ctx, ms[0].TraceID); err != nil || len(got) != 1 || got[0] != session {
+			t.Errorf("trace -> session: %v %v", got, err)
+		}
 	}
 }
