@@ -391,9 +391,11 @@ func TestFaroJSONWithNumericTimeUnixNanoDecodes(t *testing.T) {
 
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := readFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
