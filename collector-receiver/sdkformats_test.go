@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -520,9 +521,29 @@ func TestOnlyABrowsersUserAgentHeaderFillsTheSummary(t *testing.T) {
 	}
 }
 
-// capturedTimes are the times in testdata/sdk (captured 2026-12-01 around
-// unix ms 1796118060000): 13-digit ms and 19-digit ns values.
-var capturedTimes = regexp.MustCompile(`\b1796118\d{6}(\d{6})?\b`)
+// capturedTimes are the times in testdata/sdk (captured 2026-12-01 between
+// unix ms 1796110000000 and 1796119999999): 13-digit ms and 19-digit ns.
+var capturedTimes = regexp.MustCompile(`\b179611\d{7}(\d{6})?\b`)
+
+// captureShift is the shift that moves the earliest captured time of the
+// files to ten minutes ago.
+func captureShift(t *testing.T, files []string) int64 {
+	first := int64(math.MaxInt64)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range capturedTimes.FindAll(b, -1) {
+			n, _ := strconv.ParseInt(string(m[:13]), 10, 64)
+			first = min(first, n)
+		}
+	}
+	if first == math.MaxInt64 {
+		t.Fatalf("no captured times in %v", files)
+	}
+	return time.Now().Add(-10*time.Minute).UnixMilli() - first
+}
 
 // shiftTimes moves captured times by delta ms (stored rows past the buffer
 // TTL would vanish), in JSON text and in rrweb events inside strings alike.
@@ -594,8 +615,8 @@ const noInputMasking = "    privacy:\n      mask_inputs: false\n"
 func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
 	c := startCollector(t, "", noInputMasking)
 	ctx := context.Background()
-	delta := time.Now().Add(-10*time.Minute).UnixMilli() - 1796118060000
 	files, _ := filepath.Glob("testdata/sdk/faro-2.12.1/*_v1_logs.json")
+	delta := captureShift(t, files)
 	sent := map[string][]sentEvent{}
 	session := ""
 	for _, f := range files {
@@ -670,8 +691,8 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
 
 func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	c := startCollector(t, "", noInputMasking)
-	delta := time.Now().Add(-10*time.Minute).UnixMilli() - 1796118060000
 	files, _ := filepath.Glob("testdata/sdk/hyperdx-0.26.0/*_v1_logs.pb")
+	delta := captureShift(t, append(files, "testdata/sdk/hyperdx-0.26.0/008_v1_traces.json"))
 	sent := map[string][]sentEvent{}
 	session := ""
 	for _, f := range files {
@@ -734,6 +755,97 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	if len(ms) == 1 {
 		if got, err := c.reader.SessionsOfTrace(ctx, ms[0].TraceID); err != nil || len(got) != 1 || got[0] != session {
 			t.Errorf("trace -> session: %v %v", got, err)
+		}
+	}
+}
+
+// TestOTelJS0223CapturedChunksLandLikeOurRecorders: the chunks a page sent
+// with @opentelemetry/sdk-logs 0.223.1 and exporter-logs-otlp-http (JSON) or
+// -proto (protobuf), over three page loads, replay every event, and store
+// the same rows as the same chunks sent the way our recorder sends them.
+func TestOTelJS0223CapturedChunksLandLikeOurRecorders(t *testing.T) {
+	c := startCollector(t, "", noInputMasking)
+	ctx := context.Background()
+	for _, exp := range []string{"http", "proto"} {
+		files, _ := filepath.Glob("testdata/sdk/otel-js-0.223.1-" + exp + "/*_v1_logs.*")
+		delta := captureShift(t, files)
+		session := ""
+		ours := plog.NewLogs()
+		records := 0
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := plogotlp.NewExportRequest()
+			ct := "application/json"
+			if strings.HasSuffix(f, ".pb") {
+				ct = "application/x-protobuf"
+				err = req.UnmarshalProto(raw)
+			} else {
+				err = req.UnmarshalJSON(shiftTimes(raw, delta))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rls := req.Logs().ResourceLogs()
+			for i := 0; i < rls.Len(); i++ {
+				lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					if lr.EventName() != EventNameChunk {
+						t.Fatalf("%s: eventName %q", f, lr.EventName())
+					}
+					body := lr.Body().Str()
+					if ct == "application/x-protobuf" { // shift in place, keep the SDK's encoding
+						body = string(shiftTimes([]byte(body), delta))
+						lr.Body().SetStr(body)
+						lr.SetTimestamp(lr.Timestamp() + pcommon.Timestamp(delta*1e6))
+					}
+					session = str(lr.Attributes(), "session.id")
+					// our recorder's record of the same events: gzip bytes of
+					// the same JSON (addChunk would re-encode it)
+					seq, _ := intAttr(lr.Attributes(), AttrSeq)
+					rl := ours.ResourceLogs().AppendEmpty()
+					rls.At(i).Resource().CopyTo(rl.Resource())
+					o := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+					o.SetEventName(EventNameChunk)
+					o.SetTimestamp(lr.Timestamp())
+					o.Attributes().PutStr("session.id", "ours-"+exp+"-"+c.db)
+					o.Attributes().PutStr("session_replay.window_id", str(lr.Attributes(), "session_replay.window_id"))
+					o.Attributes().PutInt("session_replay.seq", seq)
+					o.Attributes().PutStr("session_replay.encoding", "gzip")
+					o.Body().SetEmptyBytes().FromRaw(gz(t, []byte(body)))
+					records++
+				}
+			}
+			body := shiftTimes(raw, delta)
+			if ct == "application/x-protobuf" {
+				body, _ = req.MarshalProto()
+			}
+			code, out, _ := c.post("/v1/logs", ct, body, "User-Agent", faroUA)
+			if code != 200 || strings.Contains(string(out), "rejected") {
+				t.Fatalf("%s: %d %s", f, code, out)
+			}
+		}
+		c.sendLogs(ours, false)
+		got, err := c.reader.Chunks(ctx, session)
+		if err != nil || len(got) != records || records < 6 {
+			t.Fatalf("%s: %d chunks of %d records: %v", exp, len(got), records, err)
+		}
+		want, err := c.reader.Chunks(ctx, "ours-"+exp+"-"+c.db)
+		if err != nil || len(want) != len(got) {
+			t.Fatalf("%s: our recorder's chunks: %d %v", exp, len(want), err)
+		}
+		for i := range got {
+			got[i].SessionID, want[i].SessionID = "", ""
+			if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+				t.Errorf("%s chunk %d:\n%+v\nour recorder's:\n%+v", exp, i, got[i], want[i])
+			}
+		}
+		s, ok, _ := c.reader.Session(ctx, session)
+		if !ok || s.PageViews != 3 || s.Browser == "" || s.Errors != 0 {
+			t.Errorf("%s summary: %+v", exp, s)
 		}
 	}
 }
