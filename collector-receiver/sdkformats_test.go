@@ -608,7 +608,14 @@ func compareReplay(t *testing.T, got, want map[string][]string) {
 			masked++ // data.text: the card number
 		}
 	}
-	t.Logf("%d windows, card number masked in data.text of %d input events", len(want), masked)
+	sent, replayedN := 0, 0
+	for w := range want {
+		sent += len(want[w])
+	}
+	for w := range got {
+		replayedN += len(got[w])
+	}
+	t.Logf("%d windows, %d rrweb events sent, %d replayed; card number masked in data.text of %d input events", len(want), sent, replayedN, masked)
 }
 
 const noInputMasking = "    privacy:\n      mask_inputs: false\n"
