@@ -44,6 +44,9 @@ async function panel(sessionId, at) {
     Number(at),
     { timeout: 30_000 }
   );
+  if (await page.locator('[data-testid=host-error]').count()) {
+    return {};
+  }
   await page.waitForTimeout(500);
   const currentMs = Number(await page.locator('[data-testid=replay-current-time]').getAttribute('data-ms'));
   const frame = page.locator('[data-testid=replay-frame] iframe');

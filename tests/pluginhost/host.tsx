@@ -21,6 +21,7 @@ import {
   EventBusSrv,
   LoadingState,
   PanelPlugin,
+  standardEditorsRegistry,
   type DataQuery,
   type DataSourceInstanceSettings,
   type DataSourceSettings,
@@ -226,6 +227,32 @@ const timeRange: TimeRange = {
   to: dateTime(Number(params.get('to') ?? now + 60_000)),
   raw: { from: 'now-7d', to: 'now' },
 };
+
+// Grafana fills the option editors registry at boot (public/app/core/components/OptionsUI/registry.tsx); a panel's
+// option builder looks its editors up there, so a panel's defaults need it. The host renders no options pane: the
+// editors render their value only.
+standardEditorsRegistry.setInit(() =>
+  [
+    'boolean',
+    'color',
+    'dashboard-uid',
+    'field-name',
+    'multi-select',
+    'number',
+    'radio',
+    'select',
+    'slider',
+    'strings',
+    'text',
+    'timezone',
+    'unit',
+  ].map((id) => ({
+    id,
+    name: id,
+    description: '',
+    editor: ({ value }: { value: unknown }) => <span>{String(value)}</span>,
+  }))
+);
 
 // --- the loader ---
 const byType = (t: PluginMeta['type']) => boot.plugins.find((p) => p.type === t);

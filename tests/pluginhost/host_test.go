@@ -94,7 +94,7 @@ func startStack(t *testing.T, dist string, jsonData func(db string) map[string]a
 		t.Fatal(err)
 	}
 	t.Cleanup(plugin.Kill)
-	settings := map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native"}
+	settings := map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native", "tracesDatasourceUid": "tempo"}
 	if jsonData != nil {
 		settings = jsonData(db)
 	}
@@ -299,7 +299,7 @@ func TestBuiltPanelPlaysASessionFromTheBackend(t *testing.T) {
 	if len(r.ReplayedText) < 20 {
 		t.Errorf("the replayed page shows %q", r.ReplayedText)
 	}
-	if r.Markers == 0 || len(r.TraceLinks) == 0 {
+	if r.Markers == 0 || len(r.TraceLinks) == 0 || !strings.Contains(r.TraceLinks[0], st.s.TraceID) || !strings.Contains(r.TraceLinks[0], "tempo") {
 		t.Errorf("timeline has %d markers, trace links %v; want the error marker with its trace", r.Markers, r.TraceLinks)
 	}
 	t.Logf("panel at %+.0f ms of %d, %.0f ms after 1.5 s of play; %d markers, trace links %v", r.CurrentMs-float64(at), at, r.AfterPlayMs-r.CurrentMs, r.Markers, r.TraceLinks)
