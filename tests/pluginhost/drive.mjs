@@ -85,7 +85,8 @@ async function query(sessionId, traceId) {
   const built = {};
   const results = {};
   const inputs = { markers: ['Session id', sessionId], traceSession: ['Trace id', traceId] };
-  for (const [type, label] of [['sessions', 'Sessions'], ['stats', 'Stats'], ['markers', 'Markers'], ['traceSession', 'Trace → session']]) {
+  // Sessions is the editor's default: start elsewhere so that every type is chosen by a click.
+  for (const [type, label] of [['stats', 'Stats'], ['markers', 'Markers'], ['traceSession', 'Trace → session'], ['sessions', 'Sessions']]) {
     await page.getByLabel(label, { exact: true }).check({ force: true }).catch(() => page.getByText(label, { exact: true }).click());
     if (inputs[type]) {
       const [field, value] = inputs[type];
@@ -93,7 +94,7 @@ async function query(sessionId, traceId) {
       await input.fill(value);
       await input.blur();
     }
-    const q = await page.evaluate(() => window.pluginHost.queries.at(-1));
+    const q = JSON.parse(await page.locator('[data-testid=host-query-json]').innerText());
     built[type] = q;
     results[type] = await page.evaluate((qq) => window.pluginHost.run(qq), q);
   }

@@ -447,7 +447,13 @@ function ConfigPage({ plugin }: { plugin: DataSourcePlugin }) {
       <Editor options={options} onOptionsChange={setOptions} />
       <button
         data-testid="host-save"
-        onClick={() => save().catch((e) => setResult({ status: 'error', message: String(e?.data?.message ?? e) }))}
+        onClick={() =>
+          save().catch((e) => {
+            const message = String(e?.data?.message ?? e?.message ?? e);
+            window.pluginHost.saved.push({ status: e?.status ?? 0, health: { status: 'error', message } });
+            setResult({ status: 'error', message });
+          })
+        }
       >
         Save &amp; test
       </button>

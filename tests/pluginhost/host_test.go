@@ -312,12 +312,14 @@ func TestBuiltConfigEditorSavesSettingsTheBackendAccepts(t *testing.T) {
 	})
 	r := drive(t, st.url, "config", st.db)
 	mustLoad(t, r, "datasource/module.js")
-	if r.Before.Status == "OK" || !strings.Contains(r.Before.Message, "no_such_database") {
+	// testDatasource() of the SDK's DataSourceWithBackend maps the backend's OK to "success".
+	if r.Before.Status != "error" || !strings.Contains(r.Before.Message, "no_such_database") {
 		t.Errorf("health with a missing database: %s %q, want an error naming it", r.Before.Status, r.Before.Message)
 	}
-	if r.After.Status != 200 || r.After.Health.Status != "OK" {
+	if r.After.Status != 200 || r.After.Health.Status != "success" {
 		t.Errorf("after saving database %s: PUT %v, health %s %q", st.db, r.After.Status, r.After.Health.Status, r.After.Health.Message)
 	}
+	t.Logf("health before: %s %q; after saving database %s: %s %q", r.Before.Status, r.Before.Message, st.db, r.After.Health.Status, r.After.Health.Message)
 	if r.Stored.JSONData["database"] != st.db {
 		t.Errorf("stored jsonData %v, want database %s", r.Stored.JSONData, st.db)
 	}
