@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/build"
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+	"github.com/magefile/mage/target"
 )
 
 // Default builds the backend plugin for every platform Grafana runs on, into
@@ -74,10 +75,39 @@ func Recorder() error {
 }
 
 // E2E follows one real session from Chromium through the collector and
-// ClickHouse to the plugin and the replay panel (tests/e2e).
+// ClickHouse to the plugin and the replay panel of dist/ (tests/e2e).
 func E2E() error {
-	mg.Deps(Recorder, PanelHarness)
+	mg.Deps(Recorder, Frontend, PluginHost)
 	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
+}
+
+// Frontend builds the plugin's frontend into dist/ (npm run build), unless
+// dist/module.js is newer than src/ and the build's configuration.
+func Frontend() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	if stale, err := target.Dir("dist/module.js", "src", ".config", "webpack.config.ts", "package.json"); err == nil && !stale {
+		return nil
+	}
+	return sh.RunV("npm", "run", "build")
+}
+
+// PluginHost bundles the page of the Grafana-compatible plugin host
+// (tests/pluginhost/host.tsx: the shared modules and Grafana's services).
+func PluginHost() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	return sh.RunV("node", "tests/pluginhost/build-host.mjs")
+}
+
+// Dist tests what a user installs: dist/ loaded in Chromium the way Grafana
+// loads it (tests/pluginhost) and the offline checks of the artifact
+// (tests/artifact). It builds dist/ with this platform's backend executable.
+func Dist() error {
+	mg.Deps(Frontend, PluginHost, Build.Backend)
+	return sh.RunV("go", "test", "-tags", "dist", "-count=1", "-v", "-timeout=10m", "./tests/pluginhost", "./tests/artifact")
 }
 
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
@@ -106,6 +136,7 @@ func Test() error {
 		{"recorder typecheck", []string{"npm", "run", "typecheck", "-w", "recorder"}},
 		{"recorder build", []string{"npm", "run", "build", "-w", "recorder"}},
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
+		{"dist/ as Grafana loads it (SystemJS host in Chromium, artifact checks)", []string{"go", "tool", "mage", "dist"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
 	}
 	return runSteps(steps)
