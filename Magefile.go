@@ -61,8 +61,12 @@ func Command() error {
 
 // Demo is the main job: embedded ClickHouse (or $SESSIONREPLAY_CLICKHOUSE_DSN),
 // the schema, the collector with the sessionreplay receiver; it says what runs where.
+//
+// It builds the Grafana plugin into dist/ too: with a Grafana on the machine
+// (GRAFANA_HOME, or grafana on PATH) the demo starts it on 127.0.0.1:3000 with
+// dist/ and provisioning/; without one it prints the docker command.
 func Demo() error {
-	mg.Deps(Command, Collector, Recorder)
+	mg.Deps(Command, Collector, Recorder, Frontend, Build.Backend)
 	return sh.RunV("dist/sessionreplay", "demo")
 }
 

@@ -6,6 +6,7 @@
 package grafanarun
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -203,7 +204,7 @@ func pointAtClickHouse(raw []byte, dsn string) ([]byte, error) {
 		jsonData["addresses"] = opts.Addr
 		jsonData["protocol"] = protocol
 		jsonData["database"] = opts.Auth.Database
-		jsonData["username"] = opts.Auth.Username
+		jsonData["username"] = cmp.Or(opts.Auth.Username, "default") // clickhouse-go's user when the DSN names none
 		ds["jsonData"] = jsonData
 		ds["secureJsonData"] = map[string]any{"password": opts.Auth.Password}
 	}

@@ -181,3 +181,58 @@ func readYAML(t *testing.T, file string, v any) {
 		t.Fatalf("%s: %v", file, err)
 	}
 }
+
+// docker-compose.yaml runs the same Grafana against the demo's defaults
+// (embedded ClickHouse native 127.0.0.1:9000, database of the default schema,
+// Grafana on 127.0.0.1:3000; pkg/cmd/sessionreplay's flags), with the
+// repository's provisioning as mounted.
+func TestDockerComposeRunsGrafanaAgainstTheDemosDefaults(t *testing.T) {
+	root := repoRoot(t)
+	var compose struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			NetworkMode string            `yaml:"network_mode"`
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	readYAML(t, filepath.Join(root, "docker-compose.yaml"), &compose)
+	g, ok := compose.Services["grafana"]
+	if !ok {
+		t.Fatalf("no grafana service: %+v", compose)
+	}
+	if g.Image != Image || g.NetworkMode != "host" {
+		t.Errorf("image %q network %q, want %s on the host network", g.Image, g.NetworkMode, Image)
+	}
+	for k, v := range map[string]string{"GF_SERVER_HTTP_ADDR": "127.0.0.1", "GF_SERVER_HTTP_PORT": "3000", "GF_AUTH_ANONYMOUS_ENABLED": "true",
+		"GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS": strings.Join(pluginIDs, ",")} {
+		if g.Environment[k] != v {
+			t.Errorf("%s = %q, want %q", k, g.Environment[k], v)
+		}
+	}
+	want := []string{"./dist:/var/lib/grafana/plugins/seed-sessionreplay-app", "./provisioning:/etc/grafana/provisioning"}
+	if strings.Join(g.Volumes, " ") != strings.Join(want, " ") {
+		t.Errorf("volumes %v, want %v", g.Volumes, want)
+	}
+	var providers struct {
+		Providers []struct {
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	readYAML(t, filepath.Join(root, "provisioning", "dashboards", "dashboards.yaml"), &providers)
+	if p := providers.Providers[0].Options.Path; p != "/etc/grafana/provisioning/dashboards" {
+		t.Errorf("dashboards provider reads %q, not the mounted provisioning", p)
+	}
+	var dss struct {
+		Datasources []struct {
+			JSONData map[string]any `yaml:"jsonData"`
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(root, "provisioning", "datasources", "datasource.yaml"), &dss)
+	jd := dss.Datasources[0].JSONData
+	if addrs, _ := jd["addresses"].([]any); len(addrs) != 1 || addrs[0] != "127.0.0.1:9000" || jd["database"] != store.DefaultSchemaOptions().Database || jd["protocol"] != "native" {
+		t.Errorf("provisioned data source %v, want the demo's embedded ClickHouse 127.0.0.1:9000 / %s", jd, store.DefaultSchemaOptions().Database)
+	}
+}
