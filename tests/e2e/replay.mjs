@@ -84,7 +84,9 @@ try {
     const live = grid(readFileSync(join(dir, `live-${name}.png`)), 96, 72);
     const replay = grid(shot, 96, 72);
     const text = (await frame.contentFrame().locator('body').innerText()).replace(/\s+/g, ' ').trim();
-    const traceLinks = await page.locator('[data-testid=replay-trace-link]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    const traceLinks = await page
+      .locator('[data-testid=replay-trace-link]')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     result[name] = {
       ...compare(live, replay),
       currentMs,

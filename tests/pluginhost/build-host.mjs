@@ -23,7 +23,14 @@ await build({
   // `define: undefined`: UMD packages in the bundle (lodash, moment) must not see the amd extra's global define and
   // register themselves with SystemJS; in Grafana webpack resolves them the same way.
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis', define: 'undefined' },
-  loader: { '.svg': 'dataurl', '.png': 'dataurl', '.woff': 'empty', '.woff2': 'empty', '.ttf': 'empty', '.eot': 'empty' },
+  loader: {
+    '.svg': 'dataurl',
+    '.png': 'dataurl',
+    '.woff': 'empty',
+    '.woff2': 'empty',
+    '.ttf': 'empty',
+    '.eot': 'empty',
+  },
   jsx: 'automatic',
 });
 console.log(`plugin host bundled in ${Date.now() - t0} ms -> ${outdir}`);

@@ -27,14 +27,25 @@ async function app() {
   await page.goto(`${base}/a/seed-sessionreplay-app`);
   await page.locator('[data-testid=host-app] h2, [data-testid=host-error]').first().waitFor({ timeout: 30_000 });
   const text = await page.locator('#root').innerText();
-  const links = await page.locator('[data-testid=host-app] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const links = await page
+    .locator('[data-testid=host-app] a')
+    .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   return { text, links };
 }
 
 async function panel(sessionId, at) {
-  const q = new URLSearchParams({ 'var-session': sessionId, 'var-replay_time': at, options: '{"skipInactive":false}', w: '1220', h: '860' });
+  const q = new URLSearchParams({
+    'var-session': sessionId,
+    'var-replay_time': at,
+    options: '{"skipInactive":false}',
+    w: '1220',
+    h: '860',
+  });
   await page.goto(`${base}/host/panel?${q}`);
-  await page.locator('[data-testid=replay-frame] iframe, [data-testid=host-error]').first().waitFor({ timeout: 30_000 });
+  await page
+    .locator('[data-testid=replay-frame] iframe, [data-testid=host-error]')
+    .first()
+    .waitFor({ timeout: 30_000 });
   await page.waitForFunction(
     (want) => {
       const el = document.querySelector('[data-testid=replay-current-time]');
@@ -52,7 +63,9 @@ async function panel(sessionId, at) {
   const frame = page.locator('[data-testid=replay-frame] iframe');
   const replayedText = (await frame.contentFrame().locator('body').innerText()).replace(/\s+/g, ' ').trim();
   const markers = await page.locator('[data-testid=replay-marker]').count();
-  const traceLinks = await page.locator('[data-testid=replay-trace-link]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const traceLinks = await page
+    .locator('[data-testid=replay-trace-link]')
+    .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   // Play for a moment: the player's clock must move.
   await page.locator('[data-testid=replay-play]').click();
   await page.waitForTimeout(1500);
@@ -74,7 +87,10 @@ async function config(database) {
   await page.locator('[data-testid=host-save]').click();
   await page.waitForFunction(() => window.pluginHost.saved.length === 2, null, { timeout: 30_000 });
   const after = await page.evaluate(() => window.pluginHost.saved[1]);
-  const stored = await page.evaluate((u) => fetch(u).then((r) => r.json()), `${base}/api/datasources/uid/sessionreplay`);
+  const stored = await page.evaluate(
+    (u) => fetch(u).then((r) => r.json()),
+    `${base}/api/datasources/uid/sessionreplay`
+  );
   const sessions = await page.evaluate(() => window.pluginHost.run({ refId: 'A', queryType: 'sessions' }));
   return { before, after, stored, sessions };
 }
@@ -86,8 +102,16 @@ async function query(sessionId, traceId) {
   const results = {};
   const inputs = { markers: ['Session id', sessionId], traceSession: ['Trace id', traceId] };
   // Sessions is the editor's default: start elsewhere so that every type is chosen by a click.
-  for (const [type, label] of [['stats', 'Stats'], ['markers', 'Markers'], ['traceSession', 'Trace → session'], ['sessions', 'Sessions']]) {
-    await page.getByLabel(label, { exact: true }).check({ force: true }).catch(() => page.getByText(label, { exact: true }).click());
+  for (const [type, label] of [
+    ['stats', 'Stats'],
+    ['markers', 'Markers'],
+    ['traceSession', 'Trace → session'],
+    ['sessions', 'Sessions'],
+  ]) {
+    await page
+      .getByLabel(label, { exact: true })
+      .check({ force: true })
+      .catch(() => page.getByText(label, { exact: true }).click());
     if (inputs[type]) {
       const [field, value] = inputs[type];
       const input = page.locator(`xpath=//label[normalize-space()="${field}"]/following::input[1]`).first();
