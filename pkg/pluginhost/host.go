@@ -66,8 +66,6 @@ type Host struct {
 	SystemJS string
 	// Icons is @grafana/ui's icon folder (public/build/img/icons in Grafana).
 	Icons string
-	// DataSourceName is the data source's display name.
-	DataSourceName string
 
 	app     PluginMeta
 	plugins []PluginMeta
@@ -161,15 +159,6 @@ func FindPlugins(dist string) ([]PluginMeta, error) {
 func (h *Host) byID(id string) (PluginMeta, bool) {
 	for _, p := range h.plugins {
 		if p.ID == id {
-			return p, true
-		}
-	}
-	return PluginMeta{}, false
-}
-
-func (h *Host) byType(t string) (PluginMeta, bool) {
-	for _, p := range h.plugins {
-		if p.Type == t {
 			return p, true
 		}
 	}
