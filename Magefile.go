@@ -130,7 +130,7 @@ func Test() error {
 		return err
 	}
 	steps := []step{
-		{"go vet", append([]string{"go", "vet", "-tags", "e2e"}, goPackages...)},
+		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist"}, goPackages...)},
 		{"go test", append([]string{"go", "test", "-count=1", "-v", "-timeout=20m"}, goPackages...)},
 		{"frontend typecheck", []string{"npm", "run", "typecheck"}},
 		{"frontend lint", []string{"npm", "run", "lint"}},
