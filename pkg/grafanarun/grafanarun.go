@@ -261,8 +261,9 @@ func Server() (bin, home string, err error) {
 
 // Running is a started Grafana.
 type Running struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit, once exited is closed
 }
 
 // Start runs `grafana server` with l's ini, logging to logFile, and waits
@@ -284,13 +285,17 @@ func Start(ctx context.Context, bin, home string, l Layout, logFile string) (*Ru
 		log.Close()
 		return nil, fmt.Errorf("grafanarun: start %s: %w", bin, err)
 	}
-	r := &Running{cmd: cmd, done: make(chan error, 1)}
-	go func() { r.done <- cmd.Wait(); log.Close() }()
+	r := &Running{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		r.err = cmd.Wait()
+		log.Close()
+		close(r.exited)
+	}()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-r.done:
-			return nil, fmt.Errorf("%w: exited: %v (see %s)", ErrNotReady, err, logFile)
+		case <-r.exited:
+			return nil, fmt.Errorf("%w: exited: %v (see %s)", ErrNotReady, r.err, logFile)
 		case <-ctx.Done():
 			r.Stop()
 			return nil, ctx.Err()
@@ -307,16 +312,23 @@ func Start(ctx context.Context, bin, home string, l Layout, logFile string) (*Ru
 	return nil, fmt.Errorf("%w within 90s (see %s)", ErrNotReady, logFile)
 }
 
-// Done is closed with the process's exit.
-func (r *Running) Done() <-chan error { return r.done }
+// Done is closed when the process has exited; Err says how.
+func (r *Running) Done() <-chan struct{} { return r.exited }
+
+// Err is the process's exit, after Done is closed.
+func (r *Running) Err() error {
+	<-r.exited
+	return r.err
+}
 
 // Stop stops Grafana (SIGTERM, then SIGKILL after 20 s).
 func (r *Running) Stop() {
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-r.done:
+	case <-r.exited:
 	case <-time.After(20 * time.Second):
 		_ = r.cmd.Process.Kill()
+		<-r.exited
 	}
 }
 

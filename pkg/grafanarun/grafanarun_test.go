@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,4 +237,91 @@ func TestDockerComposeRunsGrafanaAgainstTheDemosDefaults(t *testing.T) {
 	if addrs, _ := jd["addresses"].([]any); len(addrs) != 1 || addrs[0] != "127.0.0.1:9000" || jd["database"] != store.DefaultSchemaOptions().Database || jd["protocol"] != "native" {
 		t.Errorf("provisioned data source %v, want the demo's embedded ClickHouse 127.0.0.1:9000 / %s", jd, store.DefaultSchemaOptions().Database)
 	}
+}
+
+// fakeGrafana is a stand-in `grafana` binary for Start: it checks the command
+// line Grafana's CLI takes (server --homepath <home> --config <ini>) and serves
+// /api/health on the ini's address until SIGTERM.
+const fakeGrafana = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+)
+
+func main() {
+	a := os.Args[1:]
+	if len(a) != 5 || a[0] != "server" || a[1] != "--homepath" || a[3] != "--config" {
+		fmt.Fprintln(os.Stderr, "bad args", a)
+		os.Exit(2)
+	}
+	ini, err := os.ReadFile(a[4])
+	if err != nil {
+		os.Exit(3)
+	}
+	var host, port string
+	for _, l := range strings.Split(string(ini), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		switch strings.TrimSpace(k) {
+		case "http_addr":
+			host = strings.TrimSpace(v)
+		case "http_port":
+			port = strings.TrimSpace(v)
+		}
+	}
+	http.HandleFunc("/api/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "{\"database\":\"ok\"}") })
+	fmt.Println("listening", host+":"+port)
+	_ = http.ListenAndServe(host+":"+port, nil)
+}
+`
+
+func TestStartRunsGrafanaServerWithTheWrittenIniUntilHealthy(t *testing.T) {
+	home := t.TempDir()
+	src := filepath.Join(t.TempDir(), "main.go")
+	if err := os.WriteFile(src, []byte(fakeGrafana), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(home, "bin", "grafana"), src).CombinedOutput(); err != nil {
+		t.Fatalf("build the stand-in grafana: %v\n%s", err, out)
+	}
+	t.Setenv("GRAFANA_HOME", home)
+	bin, h, err := Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cfg := Config{Dist: t.TempDir(), Provisioning: filepath.Join(repoRoot(t), "provisioning"), DataDir: t.TempDir(), Addr: addr,
+		ClickHouseDSN: "clickhouse://127.0.0.1:9000/sessionreplay", PluginIDs: pluginIDs}
+	l, err := Write(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Start(context.Background(), bin, h, l, filepath.Join(cfg.DataDir, "grafana.log"))
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(cfg.DataDir, "grafana.log"))
+		t.Fatalf("start: %v\n%s", err, log)
+	}
+	resp, err := http.Get(l.URL + "/api/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health at %s: %v %v", l.URL, resp, err)
+	}
+	resp.Body.Close()
+	g.Stop()
+	select {
+	case <-g.Done():
+	default:
+		t.Error("the process still runs after Stop")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var grafanaDone <-chan error
+	var grafanaDone <-chan struct{}
 	if grafana != nil {
 		defer func() { fmt.Println("stopping Grafana..."); grafana.Stop() }()
 		grafanaDone = grafana.Done()
@@ -101,8 +101,8 @@ func runDemo(ctx context.Context, args []string) error {
 		return nil
 	case err := <-collectorDone:
 		return fmt.Errorf("collector exited: %v (see .data/collector.log)", err)
-	case err := <-grafanaDone:
-		return fmt.Errorf("grafana exited: %v (see %s)", err, filepath.Join(*grafanaData, "grafana.log"))
+	case <-grafanaDone:
+		return fmt.Errorf("grafana exited: %v (see %s)", grafana.Err(), filepath.Join(*grafanaData, "grafana.log"))
 	}
 }
 
