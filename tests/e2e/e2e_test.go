@@ -202,6 +202,32 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		t.Errorf("os=Windows listed %v", none)
 	}
 
+	// The same list from the built data source (dist/datasource/module.js in
+	// Chromium): its ad hoc filter keys and values, then the filtered sessions.
+	var fromDist struct {
+		Keys          []string            `json:"keys"`
+		Values        map[string][]string `json:"values"`
+		Filtered, All struct {
+			Error  string `json:"error"`
+			Frames []struct {
+				SessionIDs []string `json:"sessionIds"`
+			} `json:"frames"`
+		}
+		PageErrors []string `json:"pageErrors"`
+	}
+	runNode(t, root, &fromDist, "tests/pluginhost/drive.mjs", grafana.URL, "sessions", fmt.Sprint(timeRange[0]), fmt.Sprint(timeRange[1]),
+		"browser="+summary.Browser, "os=Linux")
+	if !contains(fromDist.Keys, "browser") || !contains(fromDist.Keys, "os") || !contains(fromDist.Values["os"], "Linux") || !contains(fromDist.Values["browser"], summary.Browser) {
+		t.Errorf("ad hoc filters from the built data source: keys %v, values %v", fromDist.Keys, fromDist.Values)
+	}
+	t.Logf("built data source in Chromium: ad hoc keys %v, os values %v", fromDist.Keys, fromDist.Values["os"])
+	if f := fromDist.Filtered; f.Error != "" || len(f.Frames) != 1 || strings.Join(f.Frames[0].SessionIDs, ",") != drive.SessionID {
+		t.Errorf("built data source, retained sessions for browser+os filters = %+v, want [%s]", f, drive.SessionID)
+	}
+	if a := fromDist.All; a.Error != "" || len(a.Frames) != 1 || !contains(a.Frames[0].SessionIDs, drive.OtherSessionID) || len(fromDist.PageErrors) > 0 {
+		t.Errorf("built data source, all sessions = %+v (page errors %v), want both", a, fromDist.PageErrors)
+	}
+
 	// 4. traceSession of the failing trace: this session, at the error.
 	frame := queryFrame(t, grafana.URL, timeRange, map[string]any{"queryType": "traceSession", "traceId": drive.TraceID})
 	if got := frame["session_id"]; got != drive.SessionID {

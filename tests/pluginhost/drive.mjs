@@ -5,6 +5,7 @@
 //   node tests/pluginhost/drive.mjs <base url> panel <session id> <replay time ms>
 //   node tests/pluginhost/drive.mjs <base url> config <database>
 //   node tests/pluginhost/drive.mjs <base url> query <session id> <trace id>
+//   node tests/pluginhost/drive.mjs <base url> sessions <from ms> <to ms> <key>=<value> ...
 //   node tests/pluginhost/drive.mjs <base url> error <view>
 import { chromium } from 'playwright-core';
 
@@ -125,6 +126,29 @@ async function query(sessionId, traceId) {
   return { built, results };
 }
 
+/** The session list as a dashboard asks the built data source for it: ad hoc filter keys/values, then sessions. */
+async function sessions(from, to, ...filters) {
+  await page.goto(`${base}/host/query?${new URLSearchParams({ from, to })}`);
+  await page.getByText('Query type').first().waitFor({ timeout: 30_000 });
+  const adhoc = filters.map((f) => {
+    const [key, value] = f.split('=');
+    return { key, operator: '=', value };
+  });
+  return page.evaluate(
+    async ({ adhoc }) => {
+      const keys = await window.pluginHost.tagKeys();
+      const values = {};
+      for (const f of adhoc) {
+        values[f.key] = await window.pluginHost.tagValues(f.key);
+      }
+      const filtered = await window.pluginHost.run({ refId: 'A', queryType: 'sessions', retainedOnly: true }, adhoc);
+      const all = await window.pluginHost.run({ refId: 'A', queryType: 'sessions' });
+      return { keys, values, filtered, all };
+    },
+    { adhoc }
+  );
+}
+
 async function error(view) {
   await page.goto(`${base}/host/${view}`);
   await page.locator('[data-testid=host-error]').waitFor({ timeout: 30_000 });
@@ -132,7 +156,7 @@ async function error(view) {
 }
 
 try {
-  const fn = { app, panel, config, query, error }[check];
+  const fn = { app, panel, config, query, sessions, error }[check];
   if (!fn) {
     throw new Error(`unknown check ${check}`);
   }

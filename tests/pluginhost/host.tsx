@@ -88,7 +88,10 @@ declare global {
       /** Runs a query through the loaded data source's own query() (DataSourceWithBackend -> /api/ds/query). */
       run?: (
         q: DataQuery
-      ) => Promise<{ error?: string; frames: Array<{ name?: string; length: number; fields: string[] }> }>;
+      ) => Promise<{
+        error?: string;
+        frames: Array<{ name?: string; length: number; fields: string[]; sessionIds?: string[] }>;
+      }>;
     };
   }
 }
@@ -323,7 +326,7 @@ setDataSourceSrv({
   registerRuntimeDataSource: () => {},
 } as unknown as DataSourceSrv);
 
-window.pluginHost.run = async (q: DataQuery) => {
+window.pluginHost.run = async (q: DataQuery, filters?: grafanaData.AdHocVariableFilter[]) => {
   const ds = datasource();
   if (!ds) {
     throw new Error('no data source loaded');
@@ -337,6 +340,7 @@ window.pluginHost.run = async (q: DataQuery) => {
       range: timeRange,
       scopedVars: {},
       targets: [q],
+      filters,
       timezone: 'utc',
       app: 'dashboard',
       startTime: Date.now(),
@@ -345,12 +349,17 @@ window.pluginHost.run = async (q: DataQuery) => {
   return {
     error: res.error?.message,
     frames: res.data.map((f: grafanaData.DataFrame) => ({
+      sessionIds: f.fields.find((x) => x.name === 'session_id')?.values.map(String),
       name: f.name,
       length: f.length,
       fields: f.fields.map((x) => x.name),
     })),
   };
 };
+
+window.pluginHost.tagKeys = async () => ((await datasource()?.getTagKeys?.()) ?? []).map((v) => String(v.text));
+window.pluginHost.tagValues = async (key: string) =>
+  ((await datasource()?.getTagValues?.({ key, filters: [], timeRange })) ?? []).map((v) => String(v.text));
 
 // --- the views ---
 /** Grafana's providers around every page: the router (react-router 5 + the v6 compat layer) and the theme. */
