@@ -123,8 +123,10 @@ func PanelHarness() error {
 }
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
-// the frontend (typecheck, lint, jest, build, Chromium panel test) and the
-// recorder (build, Chromium tests). It runs all steps and fails if any failed.
+// the frontend (typecheck, lint, jest, build, Chromium panel test), the
+// recorder (build, Chromium tests), dist/ as Grafana loads it (the SystemJS
+// host in Chromium, the offline artifact checks) and the end-to-end test. It
+// runs all steps and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
