@@ -97,10 +97,13 @@ func Frontend() error {
 	return sh.RunV("npm", "run", "build")
 }
 
-// PluginHost bundles the page of the Grafana-compatible plugin host
-// (tests/pluginhost/host.tsx: the shared modules and Grafana's services).
+// PluginHost typechecks and bundles the page of the Grafana-compatible plugin
+// host (tests/pluginhost/host.tsx: the shared modules and Grafana's services).
 func PluginHost() error {
 	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	if err := sh.RunV("npx", "tsc", "-p", "tests/pluginhost"); err != nil {
 		return err
 	}
 	return sh.RunV("node", "tests/pluginhost/build-host.mjs")

@@ -85,9 +85,16 @@ declare global {
       queries: DataQuery[];
       saved: Array<{ status: number; health: { status: string; message: string } }>;
       error?: string;
-      /** Runs a query through the loaded data source's own query() (DataSourceWithBackend -> /api/ds/query). */
+      /** Ad hoc filter keys and values from the loaded data source (its tag-keys / tag-values resources). */
+      tagKeys?: () => Promise<string[]>;
+      tagValues?: (key: string) => Promise<string[]>;
+      /**
+       * Runs a query through the loaded data source's own query() (DataSourceWithBackend -> /api/ds/query), with the
+       * dashboard's ad hoc filters as Grafana passes them.
+       */
       run?: (
-        q: DataQuery
+        q: DataQuery,
+        filters?: grafanaData.AdHocVariableFilter[]
       ) => Promise<{
         error?: string;
         frames: Array<{ name?: string; length: number; fields: string[]; sessionIds?: string[] }>;
@@ -95,6 +102,9 @@ declare global {
     };
   }
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDataSourcePlugin = DataSourcePlugin<any>;
 
 const boot = window.grafanaBootData;
 const params = new URLSearchParams(window.location.search);
@@ -276,7 +286,7 @@ async function importPlugin(meta: PluginMeta) {
   return plugin;
 }
 
-let dsPlugin: DataSourcePlugin | undefined;
+let dsPlugin: AnyDataSourcePlugin | undefined;
 let dsInstance: grafanaData.DataSourceApi | undefined;
 function instanceSettings(): DataSourceInstanceSettings {
   const ds = boot.datasource;
@@ -357,9 +367,12 @@ window.pluginHost.run = async (q: DataQuery, filters?: grafanaData.AdHocVariable
   };
 };
 
-window.pluginHost.tagKeys = async () => ((await datasource()?.getTagKeys?.()) ?? []).map((v) => String(v.text));
+/** Grafana accepts both shapes of a tag answer. */
+const tagTexts = (r: grafanaData.GetTagResponse | grafanaData.MetricFindValue[] | undefined) =>
+  (Array.isArray(r) ? r : (r?.data ?? [])).map((v) => String(v.text));
+window.pluginHost.tagKeys = async () => tagTexts(await datasource()?.getTagKeys?.());
 window.pluginHost.tagValues = async (key: string) =>
-  ((await datasource()?.getTagValues?.({ key, filters: [], timeRange })) ?? []).map((v) => String(v.text));
+  tagTexts(await datasource()?.getTagValues?.({ key, filters: [], timeRange }));
 
 // --- the views ---
 /** Grafana's providers around every page: the router (react-router 5 + the v6 compat layer) and the theme. */
@@ -406,7 +419,7 @@ async function appView() {
 
 async function panelView() {
   // The data source is loaded too: the panel's queries go through it, as in a dashboard.
-  dsPlugin = (await importPlugin(byType('datasource')!)) as DataSourcePlugin;
+  dsPlugin = (await importPlugin(byType('datasource')!)) as AnyDataSourcePlugin;
   const plugin = (await importPlugin(byType('panel')!)) as PanelPlugin;
   const Panel = plugin.panel!;
   const width = Number(params.get('w') ?? 1000);
@@ -437,7 +450,7 @@ async function panelView() {
 }
 
 /** Grafana's data source settings page: the config editor, "Save & test" = PUT the settings, then the health check. */
-function ConfigPage({ plugin }: { plugin: DataSourcePlugin }) {
+function ConfigPage({ plugin }: { plugin: AnyDataSourcePlugin }) {
   const Editor = plugin.components.ConfigEditor!;
   const [options, setOptions] = useState<DataSourceSettings>(boot.datasource);
   const [result, setResult] = useState<{ status: string; message: string }>();
@@ -475,7 +488,7 @@ function ConfigPage({ plugin }: { plugin: DataSourcePlugin }) {
   );
 }
 
-function QueryPage({ plugin }: { plugin: DataSourcePlugin }) {
+function QueryPage({ plugin }: { plugin: AnyDataSourcePlugin }) {
   const Editor = plugin.components.QueryEditor!;
   const [query, setQuery] = useState<DataQuery>({ refId: 'A', ...JSON.parse(params.get('query') ?? '{}') });
   const onChange = (q: DataQuery) => {
@@ -498,7 +511,7 @@ async function view() {
       return panelView();
     case 'config':
     case 'query': {
-      dsPlugin = (await importPlugin(byType('datasource')!)) as DataSourcePlugin;
+      dsPlugin = (await importPlugin(byType('datasource')!)) as AnyDataSourcePlugin;
       return boot.view === 'config' ? <ConfigPage plugin={dsPlugin} /> : <QueryPage plugin={dsPlugin} />;
     }
   }
