@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/build"
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+	"github.com/magefile/mage/target"
 )
 
 // Default builds the backend plugin for every platform Grafana runs on, into
@@ -60,8 +61,12 @@ func Command() error {
 
 // Demo is the main job: embedded ClickHouse (or $SESSIONREPLAY_CLICKHOUSE_DSN),
 // the schema, the collector with the sessionreplay receiver; it says what runs where.
+//
+// It builds the Grafana plugin into dist/ too: with a Grafana on the machine
+// (GRAFANA_HOME, or grafana on PATH) the demo starts it on 127.0.0.1:3000 with
+// dist/ and provisioning/; without one it prints the docker command.
 func Demo() error {
-	mg.Deps(Command, Collector, Recorder)
+	mg.Deps(Command, Collector, Recorder, Frontend, Build.Backend)
 	return sh.RunV("dist/sessionreplay", "demo")
 }
 
@@ -74,10 +79,42 @@ func Recorder() error {
 }
 
 // E2E follows one real session from Chromium through the collector and
-// ClickHouse to the plugin and the replay panel (tests/e2e).
+// ClickHouse to the plugin and the replay panel of dist/ (tests/e2e).
 func E2E() error {
-	mg.Deps(Recorder, PanelHarness)
+	mg.Deps(Recorder, Frontend, PluginHost)
 	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
+}
+
+// Frontend builds the plugin's frontend into dist/ (npm run build), unless
+// dist/module.js is newer than src/ and the build's configuration.
+func Frontend() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	if stale, err := target.Dir("dist/module.js", "src", ".config", "webpack.config.ts", "package.json"); err == nil && !stale {
+		return nil
+	}
+	return sh.RunV("npm", "run", "build")
+}
+
+// PluginHost typechecks and bundles the page of the Grafana-compatible plugin
+// host (tests/pluginhost/host.tsx: the shared modules and Grafana's services).
+func PluginHost() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	if err := sh.RunV("npx", "tsc", "-p", "tests/pluginhost"); err != nil {
+		return err
+	}
+	return sh.RunV("node", "tests/pluginhost/build-host.mjs")
+}
+
+// Dist tests what a user installs: dist/ loaded in Chromium the way Grafana
+// loads it (tests/pluginhost) and the offline checks of the artifact
+// (tests/artifact). It builds dist/ with this platform's backend executable.
+func Dist() error {
+	mg.Deps(Frontend, PluginHost, Build.Backend)
+	return sh.RunV("go", "test", "-tags", "dist", "-count=1", "-v", "-timeout=10m", "./tests/pluginhost", "./tests/artifact")
 }
 
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
@@ -89,14 +126,16 @@ func PanelHarness() error {
 }
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
-// the frontend (typecheck, lint, jest, build, Chromium panel test) and the
-// recorder (build, Chromium tests). It runs all steps and fails if any failed.
+// the frontend (typecheck, lint, jest, build, Chromium panel test), the
+// recorder (build, Chromium tests), dist/ as Grafana loads it (the SystemJS
+// host in Chromium, the offline artifact checks) and the end-to-end test. It
+// runs all steps and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
 	}
 	steps := []step{
-		{"go vet", append([]string{"go", "vet", "-tags", "e2e"}, goPackages...)},
+		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist"}, goPackages...)},
 		{"go test", append([]string{"go", "test", "-count=1", "-v", "-timeout=20m"}, goPackages...)},
 		{"frontend typecheck", []string{"npm", "run", "typecheck"}},
 		{"frontend lint", []string{"npm", "run", "lint"}},
@@ -106,6 +145,7 @@ func Test() error {
 		{"recorder typecheck", []string{"npm", "run", "typecheck", "-w", "recorder"}},
 		{"recorder build", []string{"npm", "run", "build", "-w", "recorder"}},
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
+		{"dist/ as Grafana loads it (SystemJS host in Chromium, artifact checks)", []string{"go", "tool", "mage", "dist"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
 	}
 	return runSteps(steps)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
@@ -24,14 +25,32 @@ type API struct {
 	Settings *pluginv2.DataSourceInstanceSettings
 	PluginID string
 	Static   http.Handler
+
+	// mu guards Settings, which Host replaces when a config editor saves.
+	mu sync.RWMutex
+}
+
+// CurrentSettings is the data source's settings as the plugin sees them now.
+func (a *API) CurrentSettings() *pluginv2.DataSourceInstanceSettings {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.Settings
+}
+
+// ReplaceSettings swaps the settings; a later LastUpdatedMS makes the SDK's
+// instance manager build a new data source instance, as after a save in Grafana.
+func (a *API) ReplaceSettings(s *pluginv2.DataSourceInstanceSettings) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.Settings = s
 }
 
 func (a *API) pluginContext() *pluginv2.PluginContext {
-	return &pluginv2.PluginContext{OrgId: 1, PluginId: a.PluginID, DataSourceInstanceSettings: a.Settings}
+	return &pluginv2.PluginContext{OrgId: 1, PluginId: a.PluginID, DataSourceInstanceSettings: a.CurrentSettings()}
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	prefix := "/api/datasources/uid/" + a.Settings.Uid + "/resources/"
+	prefix := "/api/datasources/uid/" + a.CurrentSettings().Uid + "/resources/"
 	switch {
 	case r.URL.Path == "/api/ds/query" && r.Method == http.MethodPost:
 		a.query(w, r)

@@ -3,9 +3,10 @@
 // Package e2e follows one real session from a browser to its replay: the demo
 // shop with the recorder in Chromium, the collector with the sessionreplay
 // receiver (from tests/e2e/collector.yaml), the embedded ClickHouse, the
-// Grafana backend plugin started as Grafana starts it, and the replay panel
-// playing the stored events in Chromium. Run it with `go tool mage e2e`, which
-// builds the recorder and the panel harness first.
+// Grafana backend plugin started as Grafana starts it, and the replay panel of
+// the built plugin (dist/, loaded with SystemJS by pkg/pluginhost.Host as
+// Grafana loads it) playing the stored events in Chromium. Run it with
+// `go tool mage e2e`, which builds the recorder, dist/ and the host page first.
 package e2e
 
 import (
@@ -68,8 +69,8 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		out = dir
 		_ = os.MkdirAll(out, 0o755)
 	}
-	harness := filepath.Join(root, "node_modules/.cache/sessionreplay-panel-harness")
-	for _, need := range []string{filepath.Join(root, "recorder/dist/sessionreplay-full.min.js"), filepath.Join(harness, "harness.js")} {
+	hostPage := filepath.Join(root, "node_modules/.cache/sessionreplay-plugin-host")
+	for _, need := range []string{filepath.Join(root, "recorder/dist/sessionreplay-full.min.js"), filepath.Join(hostPage, "host.js"), filepath.Join(root, "dist/panel/module.js")} {
 		if _, err := os.Stat(need); err != nil {
 			t.Fatalf("%s is not built (run `go tool mage e2e`, which builds it): %v", need, err)
 		}
@@ -103,19 +104,26 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	waitListening(t, otlpAddr, 60*time.Second, filepath.Join(out, "collector.log"))
 
 	// The Grafana backend plugin, started as Grafana starts it, behind
-	// Grafana's two data source APIs, next to the panel harness.
+	// Grafana's data source APIs, in the host that serves dist/ as Grafana does.
 	plugin, err := pluginhost.Start(goBuild(t, root, "./pkg"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plugin.Kill()
-	settingsJSON, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native"})
+	settingsJSON, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native", "tracesDatasourceUid": "tempo"})
 	api := &pluginhost.API{
 		Plugin: plugin, PluginID: "seed-sessionreplay-datasource",
 		Settings: &pluginv2.DataSourceInstanceSettings{Id: 1, Uid: "sessionreplay", Name: "Session Replay", JsonData: settingsJSON, LastUpdatedMS: 1},
-		Static:   harnessPages(harness, filepath.Join(root, "node_modules/@grafana/ui/dist/public/img/icons")),
 	}
-	grafana := httptest.NewServer(api)
+	host := &pluginhost.Host{
+		API: api, Dist: filepath.Join(root, "dist"), Shared: hostPage,
+		SystemJS: filepath.Join(root, "node_modules/systemjs/dist"),
+		Icons:    filepath.Join(root, "node_modules/@grafana/ui/dist/public/img/icons"),
+	}
+	if err := host.Init(); err != nil {
+		t.Fatal(err)
+	}
+	grafana := httptest.NewServer(host)
 	defer grafana.Close()
 
 	// A person uses the shop.
@@ -197,6 +205,32 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		t.Errorf("os=Windows listed %v", none)
 	}
 
+	// The same list from the built data source (dist/datasource/module.js in
+	// Chromium): its ad hoc filter keys and values, then the filtered sessions.
+	var fromDist struct {
+		Keys          []string            `json:"keys"`
+		Values        map[string][]string `json:"values"`
+		Filtered, All struct {
+			Error  string `json:"error"`
+			Frames []struct {
+				SessionIDs []string `json:"sessionIds"`
+			} `json:"frames"`
+		}
+		PageErrors []string `json:"pageErrors"`
+	}
+	runNode(t, root, &fromDist, "tests/pluginhost/drive.mjs", grafana.URL, "sessions", fmt.Sprint(timeRange[0]), fmt.Sprint(timeRange[1]),
+		"browser="+summary.Browser, "os=Linux")
+	if !contains(fromDist.Keys, "browser") || !contains(fromDist.Keys, "os") || !contains(fromDist.Values["os"], "Linux") || !contains(fromDist.Values["browser"], summary.Browser) {
+		t.Errorf("ad hoc filters from the built data source: keys %v, values %v", fromDist.Keys, fromDist.Values)
+	}
+	t.Logf("built data source in Chromium: ad hoc keys %v, os values %v", fromDist.Keys, fromDist.Values["os"])
+	if f := fromDist.Filtered; f.Error != "" || len(f.Frames) != 1 || strings.Join(f.Frames[0].SessionIDs, ",") != drive.SessionID {
+		t.Errorf("built data source, retained sessions for browser+os filters = %+v, want [%s]", f, drive.SessionID)
+	}
+	if a := fromDist.All; a.Error != "" || len(a.Frames) != 1 || !contains(a.Frames[0].SessionIDs, drive.OtherSessionID) || len(fromDist.PageErrors) > 0 {
+		t.Errorf("built data source, all sessions = %+v (page errors %v), want both", a, fromDist.PageErrors)
+	}
+
 	// 4. traceSession of the failing trace: this session, at the error.
 	frame := queryFrame(t, grafana.URL, timeRange, map[string]any{"queryType": "traceSession", "traceId": drive.TraceID})
 	if got := frame["session_id"]; got != drive.SessionID {
@@ -217,7 +251,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 
 	if hold := os.Getenv("E2E_HOLD"); hold != "" { // keep the stack up to look at it by hand
 		d, _ := time.ParseDuration(hold)
-		t.Logf("holding %s: grafana API + panel harness at %s/?session=%s&replay_time=%d&skip=0", d, grafana.URL, drive.SessionID, drive.ErrorTime)
+		t.Logf("holding %s: grafana API + the built panel at %s/host/panel?var-session=%s&var-replay_time=%d", d, grafana.URL, drive.SessionID, drive.ErrorTime)
 		time.Sleep(d)
 	}
 
@@ -229,6 +263,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		CurrentMs  float64  `json:"currentMs"`
 		Variance   float64  `json:"variance"`
 		Text       string   `json:"text"`
+		TraceLinks []string `json:"traceLinks"`
 		PageErrors []string `json:"pageErrors"`
 	}
 	runNode(t, root, &cmp, "tests/e2e/replay.mjs", grafana.URL, drive.SessionID, out,
@@ -241,6 +276,10 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 			drive.TraceID, c.CurrentMs, c.PageErrors, drive.ClickTime, drive.ErrorTime)
 	} else {
 		t.Logf("replay opened from the trace stands %d ms after the click", int64(c.CurrentMs)-drive.ClickTime)
+	}
+	// The timeline's markers link to their traces in the traces data source.
+	if c := cmp["error"]; !anyContains(c.TraceLinks, drive.TraceID) {
+		t.Errorf("no trace link to the failing trace %s among the timeline's links %v", drive.TraceID, c.TraceLinks)
 	}
 	for _, name := range []string{"click", "error"} {
 		c, ok := cmp[name]
@@ -317,6 +356,15 @@ func checkReplayStream(t *testing.T, base string, drive driveResult, save string
 func hasRule(ds []store.Decision, rule string) bool {
 	for _, d := range ds {
 		if d.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func anyContains(xs []string, sub string) bool {
+	for _, v := range xs {
+		if strings.Contains(v, sub) {
 			return true
 		}
 	}
@@ -431,20 +479,6 @@ func query(t *testing.T, base string, tr [2]int64, q map[string]any) backend.Dat
 		t.Fatalf("query %v: %v", q, r.Error)
 	}
 	return r
-}
-
-// harnessPages serves the replay panel harness page and its bundle.
-func harnessPages(bundleDir, iconsDir string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/harness.css"></head>`+
-			`<body style="margin:0"><div id="root"></div><script type="module" src="/harness.js"></script></body></html>`)
-	})
-	mux.Handle("/harness.js", http.FileServer(http.Dir(bundleDir)))
-	mux.Handle("/harness.css", http.FileServer(http.Dir(bundleDir)))
-	mux.Handle("/public/build/img/icons/", http.StripPrefix("/public/build/img/icons/", http.FileServer(http.Dir(iconsDir))))
-	return mux
 }
 
 func runNode(t *testing.T, root string, out any, script string, args ...string) {

@@ -1,5 +1,7 @@
-// Plays a stored session in Chromium with the real replay panel (the harness
-// of tests/panel), served by the end-to-end test from the plugin backend, and
+// Plays a stored session in Chromium with the replay panel of the built plugin
+// (dist/panel/module.js, loaded by the Grafana-compatible host of
+// pkg/pluginhost with SystemJS as Grafana loads it, its variables in the URL as
+// Grafana's var-<name>), served by the end-to-end test from the plugin backend, and
 // compares the replay at given moments with the live screenshots taken while
 // the session was recorded.
 //
@@ -9,7 +11,8 @@
 // traces data source does): the panel finds the session and the span time itself; only its position is reported.
 // For each name it writes <dir>/replay-<name>.png, compares it with
 // <dir>/live-<name>.png (on a 96x72 grid) and prints one JSON object:
-// { name: {meanDiff, badCells, currentMs, variance, text} } (text: what the replayed page shows).
+// { name: {meanDiff, badCells, currentMs, variance, text, traceLinks} } (text: what the replayed page shows,
+// traceLinks: the hrefs of the timeline's trace links).
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,12 +30,14 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 });
 const result = {};
+// The panel's options: its defaults from the plugin, without skipping inactivity (the moments are wall-clock times).
+const panelSize = { options: JSON.stringify({ skipInactive: false }), w: '1220', h: '880' };
 
 async function openFromTrace(traceId) {
   const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/?${new URLSearchParams({ trace_id: traceId, skip: '0', w: '1220', h: '880' })}`);
+  await page.goto(`${base}/host/panel?${new URLSearchParams({ 'var-trace_id': traceId, ...panelSize })}`);
   await page.locator('[data-testid=replay-frame] iframe').waitFor({ timeout: 30_000 });
   await page.waitForFunction(
     () => {
@@ -58,8 +63,8 @@ try {
     const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const q = new URLSearchParams({ session: sessionId, replay_time: ms, skip: '0', w: '1220', h: '880' });
-    await page.goto(`${base}/?${q}`);
+    const q = new URLSearchParams({ 'var-session': sessionId, 'var-replay_time': ms, ...panelSize });
+    await page.goto(`${base}/host/panel?${q}`);
     const frame = page.locator('[data-testid=replay-frame] iframe');
     await frame.waitFor({ timeout: 30_000 });
     // Wait until the player stands at the wanted moment (it opens paused there).
@@ -79,12 +84,16 @@ try {
     const live = grid(readFileSync(join(dir, `live-${name}.png`)), 96, 72);
     const replay = grid(shot, 96, 72);
     const text = (await frame.contentFrame().locator('body').innerText()).replace(/\s+/g, ' ').trim();
+    const traceLinks = await page
+      .locator('[data-testid=replay-trace-link]')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     result[name] = {
       ...compare(live, replay),
       currentMs,
       wantMs: Number(ms),
       variance: variance(replay),
       text,
+      traceLinks,
       pageErrors: errors,
     };
     await page.close();
