@@ -80,6 +80,29 @@ func E2E() error {
 	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
 }
 
+// SDKs is the real-SDK end-to-end test (tests/sdks): HyperDX, Grafana Faro
+// and the plain OpenTelemetry JS logs SDK, installed from npm at the versions
+// pinned in tests/sdks/package.json, bundled into pages, driven in Chromium
+// through the collector and ClickHouse to the plugin and the replay panel.
+func SDKs() error {
+	mg.Deps(PanelHarness)
+	if err := ensureSDKModules(); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/sdks")
+}
+
+// ensureSDKModules installs tests/sdks/package.json (its own lock, not a
+// workspace of the root) when node_modules is missing or older than the lock.
+func ensureSDKModules() error {
+	installed, err := os.Stat("tests/sdks/node_modules/.package-lock.json")
+	lock, lerr := os.Stat("tests/sdks/package-lock.json")
+	if err == nil && lerr == nil && !lock.ModTime().After(installed.ModTime()) {
+		return nil
+	}
+	return sh.RunV("npm", "install", "--prefix", "tests/sdks", "--no-audit", "--no-fund")
+}
+
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
 func PanelHarness() error {
 	if err := ensureNodeModules(); err != nil {
@@ -90,7 +113,8 @@ func PanelHarness() error {
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
 // the frontend (typecheck, lint, jest, build, Chromium panel test) and the
-// recorder (build, Chromium tests). It runs all steps and fails if any failed.
+// recorder (build, Chromium tests), the end-to-end tests with our recorder and
+// with the browser SDKs teams already run. It runs all steps and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
@@ -107,6 +131,7 @@ func Test() error {
 		{"recorder build", []string{"npm", "run", "build", "-w", "recorder"}},
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
+		{"real browser SDKs end-to-end (HyperDX, Faro, OTel JS in Chromium)", []string{"go", "tool", "mage", "sdks"}},
 	}
 	return runSteps(steps)
 }

@@ -113,6 +113,10 @@ func (r *recorder) quiet(d, max time.Duration) {
 	}
 }
 
+// contextWith carries c to ModifyResponse, and outlives the browser's side
+// of the request: a page that navigates away aborts its pending exports,
+// but what reached the door still reaches the collector and is recorded, so
+// the record and the store never disagree.
 func contextWith(req *http.Request, c *captured) context.Context {
-	return context.WithValue(req.Context(), captureKey{}, c)
+	return context.WithValue(context.WithoutCancel(req.Context()), captureKey{}, c)
 }

@@ -193,14 +193,18 @@ func checkSDKSession(t *testing.T, c sdkCheck) {
 	}
 
 	// 1. Retained by the backend-error rule (the payments span of the failing trace).
-	stack.WaitFor(t, 60*time.Second, "the payments-errors decision", func() bool {
-		ds, err := c.reader.Decisions(ctx, d.SessionID)
-		return err == nil && hasRule(ds, "payments-errors")
-	})
-	stack.WaitFor(t, 30*time.Second, "retained chunks", func() bool {
+	var decisions []store.Decision
+	if !stack.Eventually(60*time.Second, func() bool {
+		decisions, err = c.reader.Decisions(ctx, d.SessionID)
+		return err == nil && hasRule(decisions, "payments-errors")
+	}) {
+		t.Errorf("not retained by payments-errors (decisions %+v, %v)", decisions, err)
+	} else if !stack.Eventually(30*time.Second, func() bool {
 		n, _ := c.reader.ChunkCount(ctx, store.TableRetained, d.SessionID)
 		return n > 0
-	})
+	}) {
+		t.Error("retained, but no chunk in the retained table")
+	}
 
 	// 2. Listed by the data source with browser, OS and device.
 	var row map[string]any
@@ -269,6 +273,10 @@ func checkSDKSession(t *testing.T, c sdkCheck) {
 		c.run.name, nSent, len(sent), nReplayed, len(windows), len(masked), kinds)
 
 	// 6. The replay renders in the panel and looks like the live page at the click.
+	if nReplayed == 0 {
+		t.Error("nothing to render in the panel: the replay is empty")
+		return
+	}
 	var cmp map[string]struct {
 		MeanDiff   float64  `json:"meanDiff"`
 		BadCells   float64  `json:"badCells"`

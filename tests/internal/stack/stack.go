@@ -100,14 +100,21 @@ func WaitListening(t testing.TB, addr string, d time.Duration, logFile string) {
 // WaitFor polls ok until it holds, failing the test after d.
 func WaitFor(t testing.TB, d time.Duration, what string, ok func() bool) {
 	t.Helper()
+	if !Eventually(d, ok) {
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+}
+
+// Eventually polls ok until it holds or d has passed, and says which.
+func Eventually(d time.Duration, ok func() bool) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if ok() {
-			return
+			return true
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("timed out after %s waiting for %s", d, what)
+	return false
 }
 
 // RunNode runs a node script from root and decodes the last JSON object line
