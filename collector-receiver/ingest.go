@@ -6,44 +6,36 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
-// Wire format names (DESIGN.md).
+// Wire format names (DESIGN.md); the replay formats are in internal/formats.
 const (
-	EventNameChunk   = "session_replay.chunk"
+	EventNameChunk   = formats.EventNameChunk
+	AttrSeq          = formats.AttrSeq
+	AttrStart        = formats.AttrStart
+	AttrEnd          = formats.AttrEnd
 	AttrEventName    = "event.name"
-	AttrSessionID    = "session.id"
-	AttrWindowID     = "session_replay.window_id"
-	AttrSeq          = "session_replay.seq"
-	AttrStart        = "session_replay.start"
-	AttrEnd          = "session_replay.end"
+	AttrSessionID    = formats.AttrSessionID
 	AttrFullSnapshot = "session_replay.full_snapshot"
-	AttrEncoding     = "session_replay.encoding"
 	AttrUserAgent    = "user_agent.original"
 	AttrUserID       = "user.id"
 	AttrServiceName  = "service.name"
-	RRWebScope       = "rum.rr-web"
-	RRWebSessionAttr = "rum.sessionId"
-	RRWebEventAttr   = "rr-web.event"
-	RRWebChunkAttr   = "rr-web.chunk"
-	RRWebTotalAttr   = "rr-web.total-chunks"
-	RRWebWindow      = "rr-web"
 	exceptionEvent   = "exception"
 	maxDetail        = 8192
 )
@@ -72,14 +64,6 @@ type chunkIn struct {
 	attrs     pcommon.Map
 }
 
-type rrGroup struct {
-	res    pcommon.Resource
-	attrs  pcommon.Map
-	events [][]byte // each a validated event
-	minIdx int64
-	hasIdx bool
-}
-
 // request collects the rows and decisions of one OTLP request.
 type request struct {
 	r        *srReceiver
@@ -87,18 +71,27 @@ type request struct {
 	batch    store.Batch
 	decs     []store.Decision // claimed by this request
 	sessions map[string]bool  // sessions seen (for sampling)
-	rejected int
-	msgs     []string
+	// browserUA is the request's User-Agent header when a browser sent it:
+	// the device/OS/browser of SDKs that put no user_agent.original on their
+	// records (HyperDX). Not a collector's or a proxy's, which forward.
+	browserUA string
+	rejected  int
+	msgs      []string
 }
 
 func (r *srReceiver) newRequest() *request {
 	return &request{r: r, now: time.Now(), sessions: map[string]bool{}}
 }
 
+// reject counts a refused record; its message is kept once (a Splunk
+// request refuses every record for the same reason).
 func (q *request) reject(format string, a ...any) {
 	q.rejected++
 	if len(q.msgs) < 5 {
-		q.msgs = append(q.msgs, fmt.Sprintf(format, a...))
+		m := fmt.Sprintf(format, a...)
+		if !slices.Contains(q.msgs, m) {
+			q.msgs = append(q.msgs, m)
+		}
 	}
 }
 
@@ -153,9 +146,8 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 
 func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult, *httpError) {
 	q := r.newRequest()
-	var chunks []chunkIn
-	groups := map[string]*rrGroup{}
-	var groupOrder []string
+	q.browserUA = browserUserAgent(ctx)
+	replay := formats.NewRequest(rrParts{r.state})
 	forwardChunks := r.cfg.ForwardReplayChunks
 
 	rls := ld.ResourceLogs()
@@ -166,30 +158,21 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			rrScope := sl.Scope().Name() == RRWebScope
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
-				attrs := lr.Attributes()
 				name := lr.EventName()
 				if name == "" {
-					name = str(attrs, AttrEventName)
+					name = str(lr.Attributes(), AttrEventName)
 				}
+				claimed, err := replay.Take(formats.Record{Resource: res, Scope: sl.Scope(), Log: lr, Name: name})
 				switch {
-				case name == EventNameChunk:
-					c, err := chunkFromRecord(lr, res, service)
-					if err != nil {
-						q.reject("replay chunk: %v", err)
-						r.refused(ctx, 1, "malformed")
-						return true
-					}
-					chunks = append(chunks, c)
+				case claimed && err != nil:
+					q.reject("%v", err)
+					r.refused(ctx, 1, "malformed")
+					return true
+				case claimed:
 					return !forwardChunks
-				case rrScope || has(attrs, RRWebEventAttr):
-					if err := r.rrwebRecord(q, groups, &groupOrder, lr, res); err != nil {
-						q.reject("rr-web event: %v", err)
-						r.refused(ctx, 1, "malformed")
-						return true
-					}
-					return !forwardChunks
+				case formats.FaroLifecycle[name]:
+					return false // no replay data, no marker: passed on
 				default:
 					r.logRecord(ctx, q, rl, sl, lr, name, service)
 					return false
@@ -197,10 +180,9 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 			})
 		}
 	}
-	for _, sid := range groupOrder {
-		g := groups[sid]
-		chunks = append(chunks, chunkIn{sessionID: sid, windowID: RRWebWindow, seq: uint64(g.minIdx), data: rrweb.Join(g.events),
-			res: g.res, attrs: g.attrs, service: str(g.res.Attributes(), AttrServiceName)})
+	var chunks []chunkIn
+	for _, c := range replay.Chunks() {
+		chunks = append(chunks, fromFormat(c))
 	}
 
 	bytes := 0
@@ -248,6 +230,24 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 	return logsResult{forward: ld, rejected: q.rejected, message: q.message()}, nil
 }
 
+type userAgentKey struct{}
+
+// withUserAgent keeps the request's User-Agent header for consumeLogs.
+func withUserAgent(ctx context.Context, header string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, header)
+}
+
+// browserUserAgent is the request's User-Agent when it names a browser
+// (every browser's starts with Mozilla/; collectors and SDK clients in
+// other languages name themselves).
+func browserUserAgent(ctx context.Context) string {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	if !strings.HasPrefix(ua, "Mozilla/") || len(ua) > 1024 {
+		return ""
+	}
+	return ua
+}
+
 // release gives back decisions claimed by a request that fails before commit.
 func (q *request) release() {
 	for _, d := range q.decs {
@@ -255,113 +255,27 @@ func (q *request) release() {
 	}
 }
 
-func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (chunkIn, error) {
-	// The record is removed from the request (RemoveIf) after this returns:
-	// keep a copy of its attributes.
-	attrs := pcommon.NewMap()
-	lr.Attributes().CopyTo(attrs)
-	c := chunkIn{res: res, attrs: attrs, service: service}
-	c.sessionID = sessionIDOf(attrs, res.Attributes())
-	if c.sessionID == "" {
-		return c, fmt.Errorf("missing %s attribute", AttrSessionID)
-	}
-	if err := validID(AttrSessionID, c.sessionID); err != nil {
-		return c, err
-	}
-	c.windowID = str(attrs, AttrWindowID)
-	if err := validID(AttrWindowID, c.windowID); err != nil {
-		return c, err
-	}
-	seq, ok := intAttr(attrs, AttrSeq)
-	if !ok || seq < 0 {
-		return c, fmt.Errorf("missing, non-integer or negative %s attribute", AttrSeq)
-	}
-	c.seq = uint64(seq)
-	c.start, _ = intAttr(attrs, AttrStart)
-	c.end, _ = intAttr(attrs, AttrEnd)
-	body := lr.Body()
-	encoding := str(attrs, AttrEncoding)
-	switch body.Type() {
-	case pcommon.ValueTypeBytes:
-		c.data = body.Bytes().AsRaw()
-	case pcommon.ValueTypeStr:
-		// No copy: the chunk path only reads the body (edits and card
-		// scrubbing write to new buffers).
-		c.data = unsafe.Slice(unsafe.StringData(body.Str()), len(body.Str()))
-		if encoding == "gzip" {
-			return c, fmt.Errorf("%s is gzip but the body is a string", AttrEncoding)
-		}
-	default:
-		return c, fmt.Errorf("body must be bytes (gzip JSON) or a string (JSON), got %s", body.Type())
-	}
-	if encoding != "" && encoding != "gzip" && encoding != "json" {
-		return c, fmt.Errorf("unknown %s %q (want gzip or json)", AttrEncoding, encoding)
-	}
-	if encoding == "" && rrweb.IsGzip(c.data) {
-		encoding = "gzip"
-	}
-	// gzip bodies are decoded in chunk(), under max_chunk_bytes.
-	return c, nil
+// fromFormat is a chunk read by one of the formats, with its service.
+func fromFormat(c formats.Chunk) chunkIn {
+	return chunkIn{sessionID: c.SessionID, windowID: c.WindowID, seq: c.Seq, start: c.Start, end: c.End, data: c.Data,
+		res: c.Resource, attrs: c.Attrs, service: str(c.Resource.Attributes(), AttrServiceName)}
 }
 
-// rrwebRecord collects one rr-web.* record (one rrweb event, or a part of one).
-func (r *srReceiver) rrwebRecord(q *request, groups map[string]*rrGroup, order *[]string, lr plog.LogRecord, res pcommon.Resource) error {
-	attrs := lr.Attributes()
-	sid := str(res.Attributes(), RRWebSessionAttr)
-	if sid == "" {
-		sid = sessionIDOf(attrs, res.Attributes())
-	}
-	if sid == "" {
-		return fmt.Errorf("missing resource attribute %s", RRWebSessionAttr)
-	}
-	if err := validID(RRWebSessionAttr, sid); err != nil {
-		return err
-	}
-	var body []byte
-	switch lr.Body().Type() {
-	case pcommon.ValueTypeStr:
-		body = []byte(lr.Body().Str())
-	case pcommon.ValueTypeBytes:
-		body = lr.Body().Bytes().AsRaw()
-	default:
-		return fmt.Errorf("body must be the event's JSON, got %s", lr.Body().Type())
-	}
-	idx, hasIdx := intAttr(attrs, RRWebEventAttr)
-	if hasIdx && idx < 0 {
-		return fmt.Errorf("negative %s", RRWebEventAttr)
-	}
-	if total, ok := intAttr(attrs, RRWebTotalAttr); ok && total > 1 {
-		part, _ := intAttr(attrs, RRWebChunkAttr)
-		if !hasIdx {
-			return fmt.Errorf("split event without %s", RRWebEventAttr)
-		}
-		if total > maxRRParts || part < 0 || part > total {
-			return fmt.Errorf("%s %d of %s %d out of range", RRWebChunkAttr, part, RRWebTotalAttr, total)
-		}
-		body = r.state.rrPart(sid, idx, part, total, body)
-		if body == nil {
-			return nil // waiting for the other parts
-		}
-	}
-	ev, err := rrweb.ParseEvent(body)
-	if err != nil {
-		return err
-	}
-	g := groups[sid]
-	if g == nil {
-		g = &rrGroup{res: res, attrs: pcommon.NewMap()}
-		attrs.CopyTo(g.attrs)
-		groups[sid] = g
-		*order = append(*order, sid)
-	}
-	g.events = append(g.events, body)
-	if !hasIdx {
-		idx = ev.Timestamp
-	}
-	if !g.hasIdx || idx < g.minIdx {
-		g.minIdx, g.hasIdx = idx, true
-	}
-	return nil
+// chunkFromRecord reads one session_replay.chunk record (the fuzz tests
+// drive it directly).
+func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (chunkIn, error) {
+	c, err := formats.ParseChunk(lr, res)
+	in := fromFormat(c)
+	in.service = service
+	return in, err
+}
+
+// rrParts keeps the parts of split rr-web events in the engine: they may
+// arrive in different requests.
+type rrParts struct{ e *engine }
+
+func (p rrParts) Part(key string, event, part, total int64, body []byte) []byte {
+	return p.e.rrPart(key, event, part, total, body)
 }
 
 // decodeChunk turns a chunk body into the masked, card-scrubbed, valid
@@ -431,6 +345,9 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 
 	resAttrs := c.res.Attributes()
 	ua := first(c.attrs, resAttrs, AttrUserAgent)
+	if ua == "" {
+		ua = q.browserUA
+	}
 	info := r.state.userAgent(ua)
 	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
 		Events: uint64(nEvents), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
@@ -491,7 +408,7 @@ func (r *srReceiver) sessionAttrs(res pcommon.Map) map[string]string {
 // trace links, log rules. The record itself is forwarded.
 func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, name, service string) {
 	attrs, resAttrs := lr.Attributes(), rl.Resource().Attributes()
-	sid := sessionIDOf(attrs, resAttrs)
+	sid := formats.SessionID(attrs, resAttrs)
 	t := lr.Timestamp().AsTime()
 	if lr.Timestamp() == 0 {
 		t = lr.ObservedTimestamp().AsTime()
@@ -522,7 +439,11 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 				typ = "exception"
 			}
 			detail := str(attrs, "exception.message")
-			if stack := str(attrs, "exception.stacktrace"); stack != "" {
+			stack := str(attrs, "exception.stacktrace")
+			if stack == "" {
+				stack = str(attrs, "faro.error.stacktrace") // Faro's OTLP transport
+			}
+			if stack != "" {
 				detail += "\n" + stack
 			}
 			if detail == "" {
@@ -581,7 +502,7 @@ func (r *srReceiver) consumeTraces(ctx context.Context, td ptrace.Traces) *httpE
 
 func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, service string) {
 	attrs := span.Attributes()
-	sid := sessionIDOf(attrs, rs.Resource().Attributes())
+	sid := formats.SessionID(attrs, rs.Resource().Attributes())
 	traceID, spanID := "", ""
 	if !span.TraceID().IsEmpty() {
 		traceID = span.TraceID().String()
@@ -604,7 +525,14 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 		if url == "" {
 			url = str(attrs, "http.url")
 		}
+		if url == "" {
+			url = str(attrs, "location.href") // HyperDX's page
+		}
 		if isErr {
+			name := span.Name()
+			if obj := str(attrs, "error.object"); obj != "" {
+				name = obj // HyperDX's (Splunk's) browser error spans: "onerror" names no error
+			}
 			detail := span.Status().Message()
 			evs := span.Events()
 			for e := 0; e < evs.Len(); e++ {
@@ -612,7 +540,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 					detail = strings.TrimSpace(detail + "\n" + str(evs.At(e).Attributes(), "exception.type") + ": " + str(evs.At(e).Attributes(), "exception.message"))
 				}
 			}
-			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: span.Name(), URL: url,
+			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
@@ -643,42 +571,6 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 
 // ---- helpers ----
 
-// sessionIDOf finds the session id: the record/span attribute session.id
-// (set by the web SDK, or copied from W3C baggage by a backend), its
-// baggage-prefixed form, then the resource.
-func sessionIDOf(attrs, res pcommon.Map) string {
-	for _, k := range []string{AttrSessionID, "baggage.session.id"} {
-		if v := str(attrs, k); v != "" {
-			return v
-		}
-	}
-	for _, k := range []string{AttrSessionID, RRWebSessionAttr} {
-		if v := str(res, k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// maxIDLen bounds session and window ids.
-const maxIDLen = 256
-
-// validID refuses ids that would be unreadable or abusive as ClickHouse keys.
-func validID(name, v string) error {
-	if len(v) > maxIDLen {
-		return fmt.Errorf("%s is %d bytes, over %d", name, len(v), maxIDLen)
-	}
-	if !utf8.ValidString(v) {
-		return fmt.Errorf("%s is not valid UTF-8", name)
-	}
-	for _, c := range v {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("%s contains control characters", name)
-		}
-	}
-	return nil
-}
-
 // minTime is the earliest time a row may carry (earlier: clamped to now).
 var minTimeMs = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 
@@ -696,15 +588,11 @@ func (q *request) clamp(t time.Time) time.Time {
 	return time.UnixMilli(q.clampMs(t.UnixMilli())).UTC()
 }
 
-func str(m pcommon.Map, k string) string {
-	if v, ok := m.Get(k); ok {
-		if v.Type() == pcommon.ValueTypeStr {
-			return v.Str()
-		}
-		return v.AsString()
-	}
-	return ""
-}
+// str and intAttr read attributes the way every format does.
+var (
+	str     = formats.Str
+	intAttr = formats.Int
+)
 
 func first(a, b pcommon.Map, k string) string {
 	if v := str(a, k); v != "" {
@@ -716,27 +604,6 @@ func first(a, b pcommon.Map, k string) string {
 func has(m pcommon.Map, k string) bool {
 	_, ok := m.Get(k)
 	return ok
-}
-
-func intAttr(m pcommon.Map, k string) (int64, bool) {
-	v, ok := m.Get(k)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int(), true
-	case pcommon.ValueTypeDouble:
-		d := v.Double()
-		if math.IsNaN(d) || d < math.MinInt64 || d >= math.MaxInt64 || d != math.Trunc(d) {
-			return 0, false
-		}
-		return int64(d), true
-	case pcommon.ValueTypeStr:
-		n, err := strconv.ParseInt(v.Str(), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
 }
 
 func boolAttr(m pcommon.Map, k string) bool {

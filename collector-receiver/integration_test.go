@@ -541,7 +541,7 @@ func TestCollectorPrivacyAndErrors(t *testing.T) {
 		t.Errorf("retained without a rule")
 	}
 
-	// rr-web.* format (HyperDX / Splunk RUM): one event per record, the
+	// rr-web.* format (HyperDX): one event per record, the
 	// session in resource rum.sessionId, a big event split in two parts;
 	// sent as gzip protobuf like their SDKs.
 	rr := "sess-rr-" + c.db

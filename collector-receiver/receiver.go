@@ -360,7 +360,7 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, ct, herr)
 		return
 	}
-	actx, cancel := context.WithTimeout(req.Context(), r.cfg.AckTimeout)
+	actx, cancel := context.WithTimeout(withUserAgent(req.Context(), req.UserAgent()), r.cfg.AckTimeout)
 	res, herr := r.consumeLogs(actx, ld)
 	cancel()
 	if herr != nil {

@@ -1,0 +1,134 @@
+package formats
+
+import (
+	"fmt"
+	"sort"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
+)
+
+// Grafana Faro's replay (@grafana/faro-instrumentation-replay 2.12 over
+// @grafana/faro-transport-otlp-http): every rrweb event is a Faro event,
+// which the OTLP transport writes as a log record with the attribute
+// event.name (the body is the name again) and a kvlist attribute
+// event.attributes of strings: event (the rrweb event's JSON), recording_id,
+// gen (bumped at each Meta event) and seq (counts up within a recording,
+// across page loads, kept in sessionStorage).
+const (
+	FaroEventName    = "faro.session_recording.event"
+	FaroAttrs        = "event.attributes"
+	FaroEventKey     = "event"
+	FaroRecordingKey = "recording_id"
+	FaroSeqKey       = "seq"
+)
+
+// FaroLifecycle are the records Faro sends when a recording starts, pauses
+// or resumes. They carry only the recording id: no replay data, and no
+// marker either (a pause shows in the replay as the gap it is).
+var FaroLifecycle = map[string]bool{
+	"faro.session_recording.started": true,
+	"faro.session_recording.paused":  true,
+	"faro.session_recording.resumed": true,
+}
+
+// faro groups a request's replay events per (session, recording). A
+// recording is a window: a same-origin iframe that loads the SDK starts a
+// recording of its own in the same session, at the same time, with its own
+// DOM and node ids. The chunk's seq is the least seq among its events, so a
+// retried request writes the same key, and chunks of a window replay in the
+// SDK's order.
+type faro struct {
+	groups map[faroKey]*faroGroup
+	order  []faroKey
+}
+
+type faroKey struct{ session, recording string }
+
+type faroGroup struct {
+	res    pcommon.Resource
+	attrs  pcommon.Map
+	events []faroEvent
+}
+
+type faroEvent struct {
+	seq  int64
+	body []byte
+}
+
+func (f *faro) Claims(r Record) bool { return r.Name == FaroEventName }
+
+func (f *faro) Add(r Record) error {
+	if err := f.add(r); err != nil {
+		return fmt.Errorf("faro replay event: %w", err)
+	}
+	return nil
+}
+
+func (f *faro) add(r Record) error {
+	attrs := r.Log.Attributes()
+	sid := SessionID(attrs, r.Resource.Attributes())
+	if sid == "" {
+		return fmt.Errorf("%w: missing %s attribute", ErrNoSession, AttrSessionID)
+	}
+	if err := ValidID(AttrSessionID, sid); err != nil {
+		return err
+	}
+	v, ok := attrs.Get(FaroAttrs)
+	if !ok || v.Type() != pcommon.ValueTypeMap {
+		return fmt.Errorf("%w: missing kvlist attribute %s", ErrBadBody, FaroAttrs)
+	}
+	ea := v.Map()
+	rec := Str(ea, FaroRecordingKey)
+	if rec == "" {
+		return fmt.Errorf("%w: missing %s.%s", ErrBadID, FaroAttrs, FaroRecordingKey)
+	}
+	if err := ValidID(FaroAttrs+"."+FaroRecordingKey, rec); err != nil {
+		return err
+	}
+	seq, ok := Int(ea, FaroSeqKey)
+	if !ok || seq < 0 {
+		return fmt.Errorf("%w: missing, non-integer or negative %s.%s", ErrBadCounter, FaroAttrs, FaroSeqKey)
+	}
+	ev, ok := ea.Get(FaroEventKey)
+	if !ok || ev.Type() != pcommon.ValueTypeStr {
+		return fmt.Errorf("%w: %s.%s must be the rrweb event's JSON text", ErrBadBody, FaroAttrs, FaroEventKey)
+	}
+	body := []byte(ev.Str())
+	if _, err := rrweb.ParseEvent(body); err != nil {
+		return err
+	}
+	k := faroKey{sid, rec}
+	g := f.groups[k]
+	if g == nil {
+		g = &faroGroup{res: r.Resource, attrs: copyAttrs(attrs)}
+		// the event is stored in the chunk, not again in its attributes
+		g.attrs.Remove(FaroAttrs)
+		if f.groups == nil {
+			f.groups = map[faroKey]*faroGroup{}
+		}
+		f.groups[k] = g
+		f.order = append(f.order, k)
+	}
+	g.events = append(g.events, faroEvent{seq: seq, body: body})
+	return nil
+}
+
+func (f *faro) Chunks() []Chunk {
+	var out []Chunk
+	for _, k := range f.order {
+		g := f.groups[k]
+		sort.SliceStable(g.events, func(i, j int) bool { return g.events[i].seq < g.events[j].seq })
+		bodies := make([][]byte, 0, len(g.events))
+		for i, e := range g.events {
+			if i > 0 && e.seq == g.events[i-1].seq {
+				continue // the same event twice in one request
+			}
+			bodies = append(bodies, e.body)
+		}
+		out = append(out, Chunk{SessionID: k.session, WindowID: k.recording, Seq: uint64(g.events[0].seq), Data: rrweb.Join(bodies),
+			Resource: g.res, Attrs: g.attrs})
+	}
+	return out
+}

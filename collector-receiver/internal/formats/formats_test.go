@@ -1,0 +1,401 @@
+package formats
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+)
+
+// memParts is the engine's part store, in memory for these tests.
+type memParts map[string]map[int64][]byte
+
+func (m memParts) Part(key string, event, part, total int64, body []byte) []byte {
+	k := fmt.Sprint(key, "/", event)
+	if m[k] == nil {
+		m[k] = map[int64][]byte{}
+	}
+	m[k][part] = append([]byte(nil), body...)
+	if int64(len(m[k])) < total {
+		return nil
+	}
+	var out []byte
+	for p := int64(1); p <= total; p++ {
+		out = append(out, m[k][p]...)
+	}
+	delete(m, k)
+	return out
+}
+
+// take offers every record of ld to one request, as consumeLogs does.
+func take(t *testing.T, q *Request, ld plog.Logs) (claimed int, errs []error) {
+	t.Helper()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name := lr.EventName()
+				if name == "" {
+					name = Str(lr.Attributes(), "event.name")
+				}
+				ok, err := q.Take(Record{Resource: rls.At(i).Resource(), Scope: sls.At(j).Scope(), Log: lr, Name: name})
+				if ok {
+					claimed++
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return claimed, errs
+}
+
+func event(typ int, ts int64, extra string) string {
+	return fmt.Sprintf(`{"type":%d,"data":{%s},"timestamp":%d}`, typ, extra, ts)
+}
+
+// pageLoad is one page load of @hyperdx/browser 0.26: its recorder counts
+// rr-web.event from 1, the resource carries rum.sessionId and the
+// page's rum.scriptInstance (instance "" leaves it out).
+func pageLoad(ld plog.Logs, session, instance string, t0 int64, n int) {
+	rl := ld.ResourceLogs().AppendEmpty()
+	ra := rl.Resource().Attributes()
+	ra.PutStr("service.name", "hyperdx-web")
+	ra.PutStr("rum.sessionId", session)
+	if instance != "" {
+		ra.PutStr("rum.scriptInstance", instance)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("rum.rr-web")
+	for i := 1; i <= n; i++ {
+		ts := t0 + int64(i)*10
+		body := event(3, ts, `"source":1,"positions":[]`)
+		switch i {
+		case 1:
+			body = event(4, ts, `"href":"https://shop.example/p`+fmt.Sprint(t0)+`","width":800,"height":600`)
+		case 2:
+			body = event(2, ts, `"node":{"type":0,"id":1,"childNodes":[]},"initialOffset":{"top":0,"left":0}`)
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.Timestamp(ts * 1e6))
+		lr.Body().SetStr(body)
+		lr.Attributes().PutDouble("rr-web.offset", float64(i))
+		lr.Attributes().PutDouble("rr-web.event", float64(i)) // the SDK's numbers are doubles
+		lr.Attributes().PutDouble("rr-web.chunk", 1)
+		lr.Attributes().PutDouble("rr-web.total-chunks", 1)
+	}
+}
+
+func events(t *testing.T, c Chunk) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	if err := json.Unmarshal(c.Data, &out); err != nil {
+		t.Fatalf("chunk %s/%d is not a JSON array: %v", c.WindowID, c.Seq, err)
+	}
+	return out
+}
+
+func TestRRWebPageLoadsOfOneSessionAreSeparateWindowsInIndexOrder(t *testing.T) {
+	t0 := time.Now().UnixMilli()
+	var keys []string
+	for p, inst := range []string{"a1a1a1a1a1a1a1a1", "b2b2b2b2b2b2b2b2", "c3c3c3c3c3c3c3c3"} {
+		// every page load is its own request, as the SDK exports from each page
+		ld := plog.NewLogs()
+		pageLoad(ld, "sess", inst, t0+int64(p)*10000, 4)
+		q := NewRequest(memParts{})
+		if n, errs := take(t, q, ld); n != 4 || errs != nil {
+			t.Fatalf("page %d: claimed %d, errors %v", p, n, errs)
+		}
+		chunks := q.Chunks()
+		if len(chunks) != 1 {
+			t.Fatalf("page %d: %d chunks", p, len(chunks))
+		}
+		c := chunks[0]
+		if c.SessionID != "sess" || c.WindowID != "rr-web:"+inst || c.Seq != 1 {
+			t.Errorf("page %d: key %s/%s/%d", p, c.SessionID, c.WindowID, c.Seq)
+		}
+		evs := events(t, c)
+		if len(evs) != 4 || evs[0]["type"].(float64) != 4 {
+			t.Errorf("page %d: events %v", p, evs)
+		}
+		keys = append(keys, fmt.Sprint(c.SessionID, "/", c.WindowID, "/", c.Seq))
+	}
+	if keys[0] == keys[1] || keys[1] == keys[2] || keys[0] == keys[2] {
+		t.Errorf("page loads share a chunk key: %v", keys)
+	}
+}
+
+func TestRRWebWithoutScriptInstanceKeysPageLoadsByTime(t *testing.T) {
+	t0 := time.Now().UnixMilli()
+	var prev uint64
+	for p := 0; p < 3; p++ {
+		ld := plog.NewLogs()
+		pageLoad(ld, "sess", "", t0+int64(p)*10000, 3)
+		q := NewRequest(memParts{})
+		take(t, q, ld)
+		c := q.Chunks()[0]
+		if c.WindowID != RRWebWindow {
+			t.Errorf("window %q", c.WindowID)
+		}
+		if c.Seq <= prev {
+			t.Errorf("page %d: seq %d not after the page before (%d)", p, c.Seq, prev)
+		}
+		if c.Seq&(1<<20-1) != 1 {
+			t.Errorf("page %d: seq %d does not keep the first index 1", p, c.Seq)
+		}
+		prev = c.Seq
+	}
+}
+
+func TestRRWebRetriedRequestWritesTheSameChunk(t *testing.T) {
+	ld := plog.NewLogs()
+	pageLoad(ld, "sess", "abcdef0123456789", time.Now().UnixMilli(), 5)
+	var got []Chunk
+	for range 2 {
+		q := NewRequest(memParts{})
+		take(t, q, ld)
+		got = append(got, q.Chunks()...)
+	}
+	if len(got) != 2 || got[0].WindowID != got[1].WindowID || got[0].Seq != got[1].Seq || string(got[0].Data) != string(got[1].Data) {
+		t.Fatalf("retry differs: %+v", got)
+	}
+}
+
+func TestRRWebRecordsOutOfOrderAreStoredInIndexOrder(t *testing.T) {
+	ld := plog.NewLogs()
+	pageLoad(ld, "sess", "abcdef0123456789", time.Now().UnixMilli(), 5)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	reversed := plog.NewLogs()
+	rl := reversed.ResourceLogs().AppendEmpty()
+	ld.ResourceLogs().At(0).Resource().CopyTo(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for i := lrs.Len() - 1; i >= 0; i-- {
+		lrs.At(i).CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q := NewRequest(memParts{})
+	take(t, q, reversed)
+	evs := events(t, q.Chunks()[0])
+	for i := 1; i < len(evs); i++ {
+		if evs[i]["timestamp"].(float64) < evs[i-1]["timestamp"].(float64) {
+			t.Fatalf("event %d out of order: %v", i, evs)
+		}
+	}
+}
+
+func TestRRWebSplitEventReassemblesAcrossRequests(t *testing.T) {
+	parts := memParts{}
+	ts := time.Now().UnixMilli()
+	whole := event(2, ts, `"node":{"type":0,"id":1,"childNodes":[]},"initialOffset":{"top":0,"left":0}`)
+	half := len(whole) / 2
+	var chunks []Chunk
+	for p, piece := range []string{whole[:half], whole[half:]} {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+		rl.Resource().Attributes().PutStr("rum.scriptInstance", "abcdef0123456789")
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(RRWebScope)
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(piece)
+		lr.Attributes().PutDouble("rr-web.event", 7)
+		lr.Attributes().PutDouble("rr-web.chunk", float64(p+1))
+		lr.Attributes().PutDouble("rr-web.total-chunks", 2)
+		q := NewRequest(parts)
+		if _, errs := take(t, q, ld); errs != nil {
+			t.Fatal(errs)
+		}
+		chunks = append(chunks, q.Chunks()...)
+	}
+	if len(chunks) != 1 || chunks[0].Seq != 7 || string(chunks[0].Data) != "["+whole+"]" {
+		t.Fatalf("split event: %+v", chunks)
+	}
+}
+
+// addFaroEvent adds one record as @grafana/faro-transport-otlp-http 2.12.1
+// writes a replay event (see testdata/faro-2.12.1-replay.json for the JSON).
+func addFaroEvent(sl plog.ScopeLogs, session, recording string, seq int, ev string) {
+	lr := sl.LogRecords().AppendEmpty()
+	lr.Body().SetStr(FaroEventName)
+	a := lr.Attributes()
+	a.PutStr("session.id", session)
+	a.PutStr("event.name", FaroEventName)
+	ea := a.PutEmptyMap("event.attributes")
+	ea.PutStr("event", ev)
+	ea.PutStr("recording_id", recording)
+	ea.PutStr("gen", "1")
+	ea.PutStr("seq", fmt.Sprint(seq))
+}
+
+func TestFaroRecordingsOfOneSessionAreWindowsInSeqOrder(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	ts := time.Now().UnixMilli()
+	// the top page's recording and an iframe's, interleaved, seq out of order
+	for _, e := range []struct {
+		rec string
+		seq int
+	}{{"top", 11}, {"frame", 0}, {"top", 10}, {"frame", 1}, {"top", 12}, {"frame", 2}} {
+		addFaroEvent(sl, "sess", e.rec, e.seq, event(3, ts+int64(e.seq), `"source":1,"seq":`+fmt.Sprint(e.seq)))
+	}
+	q := NewRequest(memParts{})
+	if n, errs := take(t, q, ld); n != 6 || errs != nil {
+		t.Fatalf("claimed %d, errors %v", n, errs)
+	}
+	chunks := q.Chunks()
+	if len(chunks) != 2 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	want := map[string][]float64{"top": {10, 11, 12}, "frame": {0, 1, 2}}
+	for _, c := range chunks {
+		w := want[c.WindowID]
+		if w == nil || c.Seq != uint64(w[0]) || c.SessionID != "sess" {
+			t.Fatalf("chunk key %s/%s/%d", c.SessionID, c.WindowID, c.Seq)
+		}
+		for i, e := range events(t, c) {
+			if got := e["data"].(map[string]any)["seq"].(float64); got != w[i] {
+				t.Errorf("window %s event %d has seq %v, want %v", c.WindowID, i, got, w[i])
+			}
+		}
+		if _, ok := c.Attrs.Get(FaroAttrs); ok {
+			t.Errorf("the chunk's attributes keep the event again")
+		}
+	}
+}
+
+func TestFaroRecordWithoutItsEventIsRefused(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	addFaroEvent(sl, "sess", "rec", 0, `{"type":3}`)
+	sl.LogRecords().At(0).Attributes().PutStr("event.attributes", "not a kvlist")
+	addFaroEvent(sl, "sess", "rec", 1, `not json`)
+	addFaroEvent(sl, "", "rec", 2, event(3, 1, ""))
+	q := NewRequest(memParts{})
+	n, errs := take(t, q, ld)
+	if n != 3 || len(errs) != 3 || len(q.Chunks()) != 0 {
+		t.Fatalf("claimed %d, errors %v, chunks %d", n, errs, len(q.Chunks()))
+	}
+	if !errors.Is(errs[0], ErrBadBody) || !errors.Is(errs[2], ErrNoSession) || !strings.HasPrefix(errs[1].Error(), "faro replay event: ") {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+func TestFaroLifecycleRecordsAreNotReplayData(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for name := range FaroLifecycle {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(name)
+		lr.Attributes().PutStr("event.name", name)
+		lr.Attributes().PutStr("session.id", "sess")
+		lr.Attributes().PutEmptyMap("event.attributes").PutStr("recording_id", "rec")
+	}
+	q := NewRequest(memParts{})
+	if n, errs := take(t, q, ld); n != 0 || errs != nil {
+		t.Fatalf("claimed %d, errors %v", n, errs)
+	}
+}
+
+func TestSplunkRecorderSegmentsAreRefusedByName(t *testing.T) {
+	cases := map[string]func(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord){
+		"splunk scope, CBOR body": func(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) {
+			sl.Scope().SetName(SplunkScope)
+			lr.Body().SetEmptyBytes().FromRaw([]byte{0xa2, 0x66, 'a', 's', 's', 'e', 't', 's', 0xa0, 0x66, 'e', 'v', 'e', 'n', 't', 's', 0x80})
+		},
+		"splunk session resource, JSON segment": func(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) {
+			rl.Resource().Attributes().PutStr(SplunkSessionAttr, "sess")
+			sl.Scope().SetName(RRWebScope)
+			lr.Body().SetStr(`{"assets":{},"events":[{"type":2}]}`)
+		},
+		"rr-web scope, segment body": func(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) {
+			rl.Resource().Attributes().PutStr(RRWebSessionAttr, "sess")
+			sl.Scope().SetName(RRWebScope)
+			lr.Body().SetStr(` { "events": [], "assets": {} }`)
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			sl := rl.ScopeLogs().AppendEmpty()
+			lr := sl.LogRecords().AppendEmpty()
+			lr.Attributes().PutInt("rr-web.event", 1)
+			mk(rl, sl, lr)
+			q := NewRequest(memParts{})
+			n, errs := take(t, q, ld)
+			if n != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrSplunkSegment) || len(q.Chunks()) != 0 {
+				t.Fatalf("claimed %d, errors %v, chunks %d", n, errs, len(q.Chunks()))
+			}
+			if !strings.Contains(errs[0].Error(), "Splunk RUM segment format is not rrweb") {
+				t.Errorf("message %q", errs[0])
+			}
+		})
+	}
+}
+
+// TestPlainOTelJSLogsSDKChunkIsOurs decodes a request shaped as
+// @opentelemetry/exporter-logs-otlp-http 0.223.1 writes it (eventName field,
+// ints as JSON numbers, times as strings) through pdata, as the receiver
+// does.
+func TestPlainOTelJSLogsSDKChunkIsOurs(t *testing.T) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalJSON(readTestdata(t, "otel-js-sdk-logs-0.223.1.json")); err != nil {
+		t.Fatal(err)
+	}
+	q := NewRequest(memParts{})
+	if n, errs := take(t, q, req.Logs()); n != 1 || errs != nil {
+		t.Fatalf("claimed %d, errors %v", n, errs)
+	}
+	c := q.Chunks()[0]
+	if c.SessionID != "otel-js-session" || c.WindowID != "tab-1" || c.Seq != 3 || c.Start != 1764580000000 || len(events(t, c)) != 2 {
+		t.Fatalf("chunk %+v", c)
+	}
+}
+
+// TestFaroJSONWithNumericTimeUnixNanoDecodes: Faro writes timeUnixNano as a
+// JSON number (Date.parse(...) * 1e6); pdata's decoder takes it.
+func TestFaroJSONWithNumericTimeUnixNanoDecodes(t *testing.T) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalJSON(readTestdata(t, "faro-2.12.1-replay.json")); err != nil {
+		t.Fatal(err)
+	}
+	lr := req.Logs().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	if got := lr.Timestamp().AsTime().UnixMilli(); got != 1764580000123 {
+		t.Errorf("timeUnixNano read as %d ms", got)
+	}
+	q := NewRequest(memParts{})
+	n, errs := take(t, q, req.Logs())
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	chunks := q.Chunks()
+	if n != 3 || len(chunks) != 1 || chunks[0].WindowID != "r7Hk2pQx1z" || chunks[0].Seq != 0 || len(events(t, chunks[0])) != 3 {
+		t.Fatalf("claimed %d, chunks %+v", n, chunks)
+	}
+	if ua := Str(chunks[0].Resource.Attributes(), "user_agent.original"); !strings.Contains(ua, "Chrome") {
+		t.Errorf("resource user agent %q", ua)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := readFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
