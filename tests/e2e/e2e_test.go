@@ -50,7 +50,7 @@ type driveResult struct {
 
 func TestSessionFromBrowserToReplay(t *testing.T) {
 	ctx := context.Background()
-	root := stack.RepoRoot(t)
+	root := repoRoot(t)
 	out := t.TempDir()
 	if dir := os.Getenv("E2E_ARTIFACTS"); dir != "" { // keep screenshots for a person to look at
 		out = dir
@@ -67,7 +67,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	dsn := chembedtest.DSN(db)
 
 	// The shop, whose pages and services send to the collector's address.
-	otlpAddr := stack.FreeAddr(t)
+	otlpAddr := freeAddr(t)
 	shop, err := demoapp.Start(ctx, demoapp.Config{
 		OTLPEndpoint: "http://" + otlpAddr, RecorderDir: filepath.Join(root, "recorder/dist"),
 		RecorderOptions: map[string]string{"flush-interval-ms": "1000"},
@@ -87,7 +87,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 
 	// A person uses the shop.
 	var drive driveResult
-	stack.RunNode(t, root, &drive, "tests/e2e/drive.mjs", shop.URL, out)
+	runNode(t, root, &drive, "tests/e2e/drive.mjs", shop.URL, out)
 	t.Logf("session %s, failing trace %s, other session %s", drive.SessionID, drive.TraceID, drive.OtherSessionID)
 	if drive.SessionID == "" || drive.OtherSessionID == "" || drive.SessionID == drive.OtherSessionID {
 		t.Fatalf("bad session ids: %+v", drive)
@@ -104,7 +104,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 
 	// 1. Retained by the rule that matched the backend's error span.
 	var decisions []store.Decision
-	stack.WaitFor(t, 60*time.Second, "the payments-errors decision", func() bool {
+	waitFor(t, 60*time.Second, "the payments-errors decision", func() bool {
 		decisions, err = reader.Decisions(ctx, drive.SessionID)
 		return err == nil && hasRule(decisions, "payments-errors")
 	})
@@ -114,13 +114,13 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		}
 	}
 	t.Logf("decisions: %+v", decisions)
-	stack.WaitFor(t, 30*time.Second, "retained chunks", func() bool {
+	waitFor(t, 30*time.Second, "retained chunks", func() bool {
 		n, _ := reader.ChunkCount(ctx, store.TableRetained, drive.SessionID)
 		return n > 0
 	})
 
 	// 2. The other session matched no rule: buffer only, once it went idle.
-	stack.WaitFor(t, 30*time.Second, "the other session in the buffer", func() bool {
+	waitFor(t, 30*time.Second, "the other session in the buffer", func() bool {
 		n, _ := reader.ChunkCount(ctx, store.TableBuffer, drive.OtherSessionID)
 		return n > 0
 	})
@@ -200,7 +200,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		Text       string   `json:"text"`
 		PageErrors []string `json:"pageErrors"`
 	}
-	stack.RunNode(t, root, &cmp, "tests/e2e/replay.mjs", grafana.URL, drive.SessionID, out,
+	runNode(t, root, &cmp, "tests/e2e/replay.mjs", grafana.URL, drive.SessionID, out,
 		fmt.Sprintf("click=%d", drive.ClickTime), fmt.Sprintf("error=%d", drive.ErrorTime), "trace=trace:"+drive.TraceID)
 	// Opened from the failing trace (the $trace_id variable a correlation sets),
 	// the panel finds the session and stands at the span: between the click

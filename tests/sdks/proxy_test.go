@@ -7,8 +7,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -26,40 +24,22 @@ type captured struct {
 	Time            time.Time
 }
 
-// recorder is a loopback reverse proxy in front of the collector: the pages
-// send to /<sdk>/v1/..., it forwards to the collector's /v1/... and keeps
-// every request body and the collector's answer. CORS preflights go through
-// to the collector, whose own CORS answers the browser.
+// recorder is a loopback proxy in front of the collector: the pages send to
+// /<sdk>/v1/..., it forwards to the collector's /v1/... and keeps every POST
+// body and the collector's answer. CORS preflights go through to the
+// collector, whose own CORS answers the browser. A request the page aborts
+// (it navigated away) is still forwarded to its end once its body has
+// arrived, so what was recorded and what was stored never disagree.
 type recorder struct {
-	mu       sync.Mutex
-	requests []captured
-	proxy    *httputil.ReverseProxy
+	collector string
+	client    *http.Client
+	mu        sync.Mutex
+	requests  []captured
 }
 
 func newRecorder(collector string) *recorder {
-	target, _ := url.Parse(collector)
-	r := &recorder{proxy: httputil.NewSingleHostReverseProxy(target)}
-	r.proxy.ModifyResponse = func(resp *http.Response) error {
-		c, ok := resp.Request.Context().Value(captureKey{}).(*captured)
-		if !ok {
-			return nil
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		c.Status, c.Response = resp.StatusCode, body
-		r.mu.Lock()
-		r.requests = append(r.requests, *c)
-		r.mu.Unlock()
-		return nil
-	}
-	return r
+	return &recorder{collector: collector, client: &http.Client{Timeout: 30 * time.Second}}
 }
-
-type captureKey struct{}
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	sdk, rest, ok := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
@@ -67,22 +47,48 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.NotFound(w, req)
 		return
 	}
-	req.URL.Path = "/" + rest
-	if req.Method == http.MethodPost {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		c := &captured{SDK: sdk, Path: req.URL.Path, ContentType: req.Header.Get("Content-Type"),
-			ContentEncoding: req.Header.Get("Content-Encoding"), Body: body, Time: time.Now()}
-		req = req.WithContext(contextWith(req, c))
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	r.proxy.ServeHTTP(w, req)
+	target := r.collector + "/" + rest
+	if req.URL.RawQuery != "" {
+		target += "?" + req.URL.RawQuery
+	}
+	// not the browser's context: its cancellation must not cut the export short
+	out, err := http.NewRequestWithContext(context.Background(), req.Method, target, bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out.Header = req.Header.Clone()
+	start := time.Now()
+	resp, err := r.client.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if req.Method == http.MethodPost {
+		r.mu.Lock()
+		r.requests = append(r.requests, captured{SDK: sdk, Path: "/" + rest, ContentType: req.Header.Get("Content-Type"),
+			ContentEncoding: req.Header.Get("Content-Encoding"), Body: body, Status: resp.StatusCode, Response: answer, Time: start})
+		r.mu.Unlock()
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(answer)
 }
 
-// of returns the requests one SDK sent, in the order they arrived.
+// of returns the requests one SDK sent, in the order they were answered.
 func (r *recorder) of(sdk string) []captured {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -95,8 +101,8 @@ func (r *recorder) of(sdk string) []captured {
 	return out
 }
 
-// quiet waits until no request has arrived for d (the SDKs have sent what
-// they had), at most max.
+// quiet waits until no request has been answered for d (the SDKs have sent
+// what they had), at most max.
 func (r *recorder) quiet(d, max time.Duration) {
 	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
@@ -111,12 +117,4 @@ func (r *recorder) quiet(d, max time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// contextWith carries c to ModifyResponse, and outlives the browser's side
-// of the request: a page that navigates away aborts its pending exports,
-// but what reached the door still reaches the collector and is recorded, so
-// the record and the store never disagree.
-func contextWith(req *http.Request, c *captured) context.Context {
-	return context.WithValue(context.WithoutCancel(req.Context()), captureKey{}, c)
 }
