@@ -117,8 +117,7 @@ func PanelHarness() error {
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
 // the frontend (typecheck, lint, jest, build, Chromium panel test) and the
-// recorder (build, Chromium tests), the end-to-end tests with our recorder and
-// with the browser SDKs teams already run. It runs all steps and fails if any failed.
+// recorder (build, Chromium tests). It runs all steps and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
