@@ -49,7 +49,8 @@ try {
     }
   });
   const sessionId = () => page.evaluate(() => window.sdkSessionId && window.sdkSessionId());
-  const ready = () => page.waitForFunction(() => window.sdkSessionId && window.sdkSessionId(), null, { timeout: 20_000 });
+  const ready = () =>
+    page.waitForFunction(() => window.sdkSessionId && window.sdkSessionId(), null, { timeout: 20_000 });
 
   // page load 1: home
   await page.goto(`${pages}/${sdk}/`);
