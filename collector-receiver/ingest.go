@@ -163,7 +163,13 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 				if name == "" {
 					name = str(lr.Attributes(), AttrEventName)
 				}
-				claimed, err := replay.Take(formats.Record{Resource: res, Scope: sl.Scope(), Log: lr, Name: name})
+				rec := formats.Record{Resource: res, Scope: sl.Scope(), Log: lr, Name: name}
+				if formats.IsFaroException(rec) {
+					// named as our recorder's errors are, downstream too
+					lr.SetEventName(formats.FaroExceptionName)
+					name = formats.FaroExceptionName
+				}
+				claimed, err := replay.Take(rec)
 				switch {
 				case claimed && err != nil:
 					q.reject("%v", err)

@@ -264,9 +264,10 @@ func rrEvent(typ int, ts int64, data string) string {
 }
 
 func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules(t *testing.T) {
+	// the rule written for our recorder's errors
 	rules := rulesYAML + `
-      - name: faro-exceptions
-        log: 'attributes["exception.type"] != nil'`
+      - name: js-exceptions
+        log: 'event_name == "exception"'`
 	c := startCollector(t, rules, "")
 	ctx := context.Background()
 	sess := "faro-" + c.db
@@ -366,7 +367,7 @@ func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules
 		for _, d := range decs {
 			got[d.Rule] = true
 		}
-		return err == nil && got["faro-exceptions"] && got["backend-errors"]
+		return err == nil && got["js-exceptions"] && got["backend-errors"]
 	})
 	if got, err := c.reader.SessionsOfTrace(ctx, traceID); err != nil || len(got) != 1 || got[0] != sess {
 		t.Errorf("trace -> session: %v %v", got, err)
@@ -607,13 +608,22 @@ func compareReplay(t *testing.T, got, want map[string][]string) {
 			masked++ // data.text: the card number
 		}
 	}
-	t.Logf("%d windows, card number masked in data.text of %d input events", len(want), masked)
+	sent, replayedN := 0, 0
+	for w := range want {
+		sent += len(want[w])
+	}
+	for w := range got {
+		replayedN += len(got[w])
+	}
+	t.Logf("%d windows, %d rrweb events sent, %d replayed; card number masked in data.text of %d input events", len(want), sent, replayedN, masked)
 }
 
 const noInputMasking = "    privacy:\n      mask_inputs: false\n"
 
 func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
-	c := startCollector(t, "", noInputMasking)
+	c := startCollector(t, `    rules:
+      - name: js-exceptions
+        log: 'event_name == "exception"'`, noInputMasking)
 	ctx := context.Background()
 	files, _ := filepath.Glob("testdata/sdk/faro-2.12.1/*_v1_logs.json")
 	delta := captureShift(t, files)
@@ -686,6 +696,11 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
 	ms, err := c.reader.Markers(ctx, store.MarkersQuery{TimeRange: store.TimeRange{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}, SessionID: session, Kinds: []string{store.KindError}, Limit: 10})
 	if err != nil || len(ms) != 1 || ms[0].Name != "Error" || !strings.Contains(ms[0].Detail, "boom from page three") {
 		t.Errorf("error markers: %v %+v", err, ms)
+	}
+	// Faro's exception (no event name on the wire) matches the rule written
+	// for our recorder's errors
+	if decs, err := c.reader.Decisions(ctx, session); err != nil || len(decs) != 1 || decs[0].Rule != "js-exceptions" {
+		t.Errorf("decisions: %v %+v", err, decs)
 	}
 }
 

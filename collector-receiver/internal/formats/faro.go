@@ -24,6 +24,22 @@ const (
 	FaroSeqKey       = "seq"
 )
 
+// FaroScope is the instrumentation scope of every record Faro's OTLP
+// transport writes.
+const FaroScope = "@grafana/faro-web-sdk"
+
+// FaroExceptionName is the event name Faro's exception records are given:
+// the one of the semantic conventions and of our recorder's errors.
+const FaroExceptionName = "exception"
+
+// IsFaroException reports a Faro exception: a record of Faro's scope with
+// exception.type and no event name (the transport writes none). The
+// receiver names it "exception", so the log rules written for our
+// recorder's errors (event_name == "exception") match Faro's too.
+func IsFaroException(r Record) bool {
+	return r.Name == "" && r.Scope.Name() == FaroScope && has(r.Log.Attributes(), "exception.type")
+}
+
 // FaroLifecycle are the records Faro sends when a recording starts, pauses
 // or resumes. They carry only the recording id: no replay data, and no
 // marker either (a pause shows in the replay as the gap it is).

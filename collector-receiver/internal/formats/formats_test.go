@@ -399,3 +399,21 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 func readFile(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
+
+func TestFaroExceptionIsRecognisedOnlyInFarosScope(t *testing.T) {
+	lr := plog.NewLogRecord()
+	lr.Attributes().PutStr("exception.type", "Error")
+	scope := pcommon.NewInstrumentationScope()
+	scope.SetName(FaroScope)
+	if !IsFaroException(Record{Resource: pcommon.NewResource(), Scope: scope, Log: lr}) {
+		t.Errorf("Faro exception not recognised")
+	}
+	if IsFaroException(Record{Resource: pcommon.NewResource(), Scope: scope, Log: lr, Name: "checkout"}) {
+		t.Errorf("a named record renamed")
+	}
+	other := pcommon.NewInstrumentationScope()
+	other.SetName("my-app")
+	if IsFaroException(Record{Resource: pcommon.NewResource(), Scope: other, Log: lr}) {
+		t.Errorf("another SDK's record renamed")
+	}
+}
