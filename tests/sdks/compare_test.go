@@ -37,9 +37,7 @@ func decode(raw json.RawMessage) (decoded, error) {
 }
 
 // maskedPaths counts, by named path, the values the server masked on
-// purpose: a string or number the SDK sent that came back as a string of the
-// same length where every changed character is '*' (input values, card
-// numbers; text keeps its spaces).
+// purpose: a string or number the SDK sent that came back masked (isMaskOf).
 type maskedPaths map[string]int
 
 func (m maskedPaths) names() []string {
@@ -140,9 +138,19 @@ func named(path string) string {
 	return strings.ReplaceAll(p, "childNodes[]", "..childNodes[]")
 }
 
+// isMaskOf says whether got is sent masked by the server: a placeholder of
+// stars (the masker's fixed-length placeholder, ******, whatever the length
+// of the value), or sent with some characters turned into '*' (card digits,
+// text masked character by character).
 func isMaskOf(sent, got string) bool {
+	if sent == got || got == "" {
+		return false
+	}
+	if strings.Trim(got, "*") == "" {
+		return true
+	}
 	s, g := []rune(sent), []rune(got)
-	if len(s) != len(g) || sent == got {
+	if len(s) != len(g) {
 		return false
 	}
 	for i := range s {
