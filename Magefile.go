@@ -117,6 +117,33 @@ func Dist() error {
 	return sh.RunV("go", "test", "-tags", "dist", "-count=1", "-v", "-timeout=10m", "./tests/pluginhost", "./tests/artifact")
 }
 
+// SDKs is the real-SDK end-to-end test (tests/sdks): HyperDX, Grafana Faro
+// and the plain OpenTelemetry JS logs SDK, installed from npm at the versions
+// pinned in tests/sdks/package.json, bundled into pages, driven in Chromium
+// through the collector and ClickHouse to the plugin and the replay panel.
+func SDKs() error {
+	mg.Deps(Frontend, PluginHost)
+	if err := ensureSDKModules(); err != nil {
+		return err
+	}
+	// the pages against the SDKs' own types (esbuild only strips them)
+	if err := sh.RunV("node_modules/.bin/tsc", "-p", "tests/sdks"); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/sdks")
+}
+
+// ensureSDKModules installs tests/sdks/package.json (its own lock, not a
+// workspace of the root) when node_modules is missing or older than the lock.
+func ensureSDKModules() error {
+	installed, err := os.Stat("tests/sdks/node_modules/.package-lock.json")
+	lock, lerr := os.Stat("tests/sdks/package-lock.json")
+	if err == nil && lerr == nil && !lock.ModTime().After(installed.ModTime()) {
+		return nil
+	}
+	return sh.RunV("npm", "install", "--prefix", "tests/sdks", "--no-audit", "--no-fund")
+}
+
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
 func PanelHarness() error {
 	if err := ensureNodeModules(); err != nil {
@@ -147,6 +174,7 @@ func Test() error {
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
 		{"dist/ as Grafana loads it (SystemJS host in Chromium, artifact checks)", []string{"go", "tool", "mage", "dist"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
+		{"real browser SDKs end-to-end (HyperDX, Faro, OTel JS in Chromium)", []string{"go", "tool", "mage", "sdks"}},
 	}
 	return runSteps(steps)
 }

@@ -32,17 +32,31 @@ const chunkSource = `(
 )`
 
 // ReplayStart is the start of the chunk to begin a replay from so that it
-// reaches `from`: the last chunk holding a full snapshot at or before it. A
-// zero `from`, or none found, means the session's first chunk (zero time).
+// reaches `from` in every window live there: per window, the last chunk
+// holding a full snapshot at or before it, and the earliest of those over the
+// windows still recording at `from` (and the window of the latest snapshot).
+// A session can record several windows at once — an iframe running its own
+// SDK — and starting at the iframe's later snapshot would leave the page
+// around it without one. A zero `from`, or none found, means the session's
+// first chunk (zero time).
 func (r *Reader) ReplayStart(ctx context.Context, sessionID string, from time.Time) (time.Time, error) {
 	if from.IsZero() {
 		return time.Time{}, nil
 	}
-	q := fmt.Sprintf(`SELECT max(start_time), count() FROM (
-    SELECT start_time FROM %[1]s.replay_chunks WHERE session_id = {sid:String} AND full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})
-    UNION ALL
-    SELECT start_time FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String} AND full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})
-)`, r.db)
+	q := fmt.Sprintf(`WITH windows AS (
+    SELECT window_id,
+        maxIf(start_time, full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})) AS snapshot,
+        countIf(full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})) AS snapshots,
+        max(end_time) AS last_end
+    FROM (
+        SELECT window_id, start_time, end_time, full_snapshot FROM %[1]s.replay_chunks WHERE session_id = {sid:String}
+        UNION ALL
+        SELECT window_id, start_time, end_time, full_snapshot FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String}
+    )
+    GROUP BY window_id
+)
+SELECT min(snapshot), count() FROM windows
+WHERE snapshots > 0 AND (last_end >= fromUnixTimestamp64Milli({from:Int64}) OR snapshot = (SELECT max(snapshot) FROM windows WHERE snapshots > 0))`, r.db)
 	ctx = withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID), "from": fmt.Sprint(from.UnixMilli())})
 	var start time.Time
 	var n uint64

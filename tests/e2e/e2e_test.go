@@ -10,31 +10,19 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
-
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
 	"github.com/seed/sessionreplay/pkg/demoapp"
-	"github.com/seed/sessionreplay/pkg/pluginhost"
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/tests/internal/stack"
 )
 
 func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
@@ -69,8 +57,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		out = dir
 		_ = os.MkdirAll(out, 0o755)
 	}
-	hostPage := filepath.Join(root, "node_modules/.cache/sessionreplay-plugin-host")
-	for _, need := range []string{filepath.Join(root, "recorder/dist/sessionreplay-full.min.js"), filepath.Join(hostPage, "host.js"), filepath.Join(root, "dist/panel/module.js")} {
+	for _, need := range []string{filepath.Join(root, "recorder/dist/sessionreplay-full.min.js"), stack.PluginHostPage(root), filepath.Join(root, "dist/panel/module.js")} {
 		if _, err := os.Stat(need); err != nil {
 			t.Fatalf("%s is not built (run `go tool mage e2e`, which builds it): %v", need, err)
 		}
@@ -91,40 +78,12 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	defer shop.Close(ctx)
 
 	// The collector from the repository's YAML.
-	collector := goBuild(t, root, "./collector-receiver/cmd/otelcol-sessionreplay")
-	col := exec.Command(collector, "--config", filepath.Join(root, "tests/e2e/collector.yaml"))
-	col.Env = append(os.Environ(), "E2E_OTLP_ENDPOINT="+otlpAddr, "E2E_SHOP_ORIGIN="+shop.URL, "E2E_CLICKHOUSE_DSN="+dsn)
-	colLog, _ := os.Create(filepath.Join(out, "collector.log"))
-	col.Stdout, col.Stderr = colLog, colLog
-	col.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // never outlives the test
-	if err := col.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = col.Process.Signal(os.Interrupt); _ = col.Wait() }()
-	waitListening(t, otlpAddr, 60*time.Second, filepath.Join(out, "collector.log"))
+	stack.StartCollector(t, root, filepath.Join(root, "tests/e2e/collector.yaml"), otlpAddr, filepath.Join(out, "collector.log"),
+		"E2E_OTLP_ENDPOINT="+otlpAddr, "E2E_SHOP_ORIGIN="+shop.URL, "E2E_CLICKHOUSE_DSN="+dsn)
 
 	// The Grafana backend plugin, started as Grafana starts it, behind
 	// Grafana's data source APIs, in the host that serves dist/ as Grafana does.
-	plugin, err := pluginhost.Start(goBuild(t, root, "./pkg"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plugin.Kill()
-	settingsJSON, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native", "tracesDatasourceUid": "tempo"})
-	api := &pluginhost.API{
-		Plugin: plugin, PluginID: "seed-sessionreplay-datasource",
-		Settings: &pluginv2.DataSourceInstanceSettings{Id: 1, Uid: "sessionreplay", Name: "Session Replay", JsonData: settingsJSON, LastUpdatedMS: 1},
-	}
-	host := &pluginhost.Host{
-		API: api, Dist: filepath.Join(root, "dist"), Shared: hostPage,
-		SystemJS: filepath.Join(root, "node_modules/systemjs/dist"),
-		Icons:    filepath.Join(root, "node_modules/@grafana/ui/dist/public/img/icons"),
-	}
-	if err := host.Init(); err != nil {
-		t.Fatal(err)
-	}
-	grafana := httptest.NewServer(host)
-	defer grafana.Close()
+	grafana := stack.StartGrafana(t, root, db)
 
 	// A person uses the shop.
 	var drive driveResult
@@ -188,18 +147,18 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	}
 	now := time.Now()
 	timeRange := [2]int64{now.Add(-time.Hour).UnixMilli(), now.Add(time.Minute).UnixMilli()}
-	listed := querySessionIDs(t, grafana.URL, timeRange, map[string]any{
+	listed := grafana.SessionIDs(t, timeRange, map[string]any{
 		"queryType": "sessions", "retainedOnly": true,
 		"adhocFilters": []map[string]string{{"key": "browser", "operator": "=", "value": summary.Browser}, {"key": "os", "operator": "=", "value": "Linux"}},
 	})
 	if len(listed) != 1 || listed[0] != drive.SessionID {
 		t.Errorf("retained sessions listed for browser+os filters = %v, want [%s]", listed, drive.SessionID)
 	}
-	all := querySessionIDs(t, grafana.URL, timeRange, map[string]any{"queryType": "sessions"})
+	all := grafana.SessionIDs(t, timeRange, map[string]any{"queryType": "sessions"})
 	if !contains(all, drive.OtherSessionID) || !contains(all, drive.SessionID) {
 		t.Errorf("all sessions = %v, want both", all)
 	}
-	none := querySessionIDs(t, grafana.URL, timeRange, map[string]any{"queryType": "sessions",
+	none := grafana.SessionIDs(t, timeRange, map[string]any{"queryType": "sessions",
 		"adhocFilters": []map[string]string{{"key": "os", "operator": "=", "value": "Windows"}}})
 	if len(none) != 0 {
 		t.Errorf("os=Windows listed %v", none)
@@ -232,7 +191,7 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	}
 
 	// 4. traceSession of the failing trace: this session, at the error.
-	frame := queryFrame(t, grafana.URL, timeRange, map[string]any{"queryType": "traceSession", "traceId": drive.TraceID})
+	frame := grafana.Frame(t, timeRange, map[string]any{"queryType": "traceSession", "traceId": drive.TraceID})
 	if got := frame["session_id"]; got != drive.SessionID {
 		t.Errorf("traceSession session_id = %v, want %s", got, drive.SessionID)
 	}
@@ -242,12 +201,17 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 		t.Errorf("traceSession offset_ms = %v, want between %v and %v (click..error)", offset, lo, hi)
 	}
 
-	// 5. Nothing typed reached ClickHouse.
-	auditSecrets(t, conn, db, drive)
+	// 5. Nothing typed reached ClickHouse: every row of every table, as text.
+	var secrets []string
+	for _, v := range drive.Secrets {
+		secrets = append(secrets, v)
+	}
+	a := stack.AuditSecrets(t, conn, db, secrets)
+	t.Logf("privacy audit: %d tables, %d rows, %d bytes scanned for %d typed values", a.Tables, a.Rows, a.Bytes, len(secrets))
 
 	// 6. The replay events, streamed by the plugin: a full snapshot first,
 	// every event in time order, the page's URLs.
-	checkReplayStream(t, grafana.URL, drive, filepath.Join(out, "replay.ndjson"))
+	checkReplayStream(t, grafana, drive, filepath.Join(out, "replay.ndjson"))
 
 	if hold := os.Getenv("E2E_HOLD"); hold != "" { // keep the stack up to look at it by hand
 		d, _ := time.ParseDuration(hold)
@@ -306,38 +270,24 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	}
 }
 
-func checkReplayStream(t *testing.T, base string, drive driveResult, save string) {
+func checkReplayStream(t *testing.T, grafana *stack.Grafana, drive driveResult, save string) {
 	t.Helper()
-	resp, err := http.Get(base + "/api/datasources/uid/sessionreplay/resources/sessions/" + drive.SessionID + "/replay")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var raw bytes.Buffer
-	sc := bufio.NewScanner(io.TeeReader(resp.Body, &raw))
-	sc.Buffer(make([]byte, 16<<20), 16<<20)
 	var events []struct {
 		Type      int   `json:"type"`
 		Timestamp int64 `json:"timestamp"`
 	}
-	for sc.Scan() {
-		var line struct {
-			Type   string            `json:"type"`
-			Events []json.RawMessage `json:"events"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatalf("replay stream line: %v", err)
-		}
-		for _, e := range line.Events {
+	size := 0
+	for _, c := range grafana.Replay(t, drive.SessionID, save) {
+		for _, e := range c.Events {
 			var ev struct {
 				Type      int   `json:"type"`
 				Timestamp int64 `json:"timestamp"`
 			}
 			_ = json.Unmarshal(e, &ev)
 			events = append(events, ev)
+			size += len(e)
 		}
 	}
-	_ = os.WriteFile(save, raw.Bytes(), 0o644)
 	if len(events) < 10 {
 		t.Fatalf("replay stream has %d events", len(events))
 	}
@@ -350,7 +300,7 @@ func checkReplayStream(t *testing.T, base string, drive driveResult, save string
 			atError++
 		}
 	}
-	t.Logf("replay stream: %d events (%d up to the error), %d bytes", len(events), atError, raw.Len())
+	t.Logf("replay stream: %d events (%d up to the error), %d bytes of events", len(events), atError, size)
 }
 
 func hasRule(ds []store.Decision, rule string) bool {
@@ -378,181 +328,4 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// auditSecrets scans every stored chunk, marker and summary of the run for the
-// typed values (and the card number without separators).
-func auditSecrets(t *testing.T, conn clickhouse.Conn, db string, drive driveResult) {
-	t.Helper()
-	ctx := context.Background()
-	secrets := []string{strings.ReplaceAll(drive.Secrets["card"], " ", "")}
-	for _, v := range drive.Secrets {
-		secrets = append(secrets, v)
-	}
-	queries := []string{
-		"SELECT data FROM " + db + ".replay_chunks_buffer",
-		"SELECT data FROM " + db + ".replay_chunks",
-		"SELECT concat(name, ' ', url, ' ', detail) FROM " + db + ".session_events",
-		"SELECT concat(arrayStringConcat(urls, ' '), ' ', toString(attributes)) FROM " + db + ".sessions",
-	}
-	var scanned, rows int
-	for _, q := range queries {
-		r, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for r.Next() {
-			var s string
-			if err := r.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			rows++
-			scanned += len(s)
-			for _, secret := range secrets {
-				if strings.Contains(s, secret) {
-					t.Errorf("typed secret %q is stored (%s)", secret, q)
-				}
-			}
-		}
-		r.Close()
-	}
-	t.Logf("privacy audit: %d rows, %d bytes scanned for %d typed values: none found", rows, scanned, len(secrets))
-}
-
-func querySessionIDs(t *testing.T, base string, tr [2]int64, q map[string]any) []string {
-	t.Helper()
-	resp := query(t, base, tr, q)
-	var ids []string
-	for _, f := range resp.Frames {
-		if fld, _ := f.FieldByName("session_id"); fld != nil {
-			for i := 0; i < fld.Len(); i++ {
-				ids = append(ids, fmt.Sprint(fld.At(i)))
-			}
-		}
-	}
-	return ids
-}
-
-// queryFrame returns the first row of the first frame as name -> value.
-func queryFrame(t *testing.T, base string, tr [2]int64, q map[string]any) map[string]any {
-	t.Helper()
-	resp := query(t, base, tr, q)
-	row := map[string]any{}
-	if len(resp.Frames) == 0 || resp.Frames[0].Rows() == 0 {
-		t.Errorf("query %v returned no rows", q)
-		return row
-	}
-	for _, f := range resp.Frames[0].Fields {
-		v := f.At(0)
-		switch x := v.(type) {
-		case *string:
-			v = *x
-		case *float64:
-			v = *x
-		case int64:
-			v = float64(x)
-		case *int64:
-			v = float64(*x)
-		}
-		row[f.Name] = v
-	}
-	return row
-}
-
-// query sends one query through Grafana's /api/ds/query, as the frontend does.
-func query(t *testing.T, base string, tr [2]int64, q map[string]any) backend.DataResponse {
-	t.Helper()
-	q["refId"] = "A"
-	q["datasource"] = map[string]string{"uid": "sessionreplay", "type": "seed-sessionreplay-datasource"}
-	body, _ := json.Marshal(map[string]any{"queries": []any{q}, "from": fmt.Sprint(tr[0]), "to": fmt.Sprint(tr[1])})
-	resp, err := http.Post(base+"/api/ds/query", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out backend.QueryDataResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("query %v: %v", q, err)
-	}
-	r := out.Responses["A"]
-	if r.Error != nil {
-		t.Fatalf("query %v: %v", q, r.Error)
-	}
-	return r
-}
-
-func runNode(t *testing.T, root string, out any, script string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("node", append([]string{script}, args...)...)
-	cmd.Dir = root
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node %s: %v\n%s", script, err, stdout.String())
-	}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var last string
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "{") {
-			last = l
-		}
-	}
-	if err := json.Unmarshal([]byte(last), out); err != nil {
-		t.Fatalf("node %s printed no result: %v\n%s", script, err, stdout.String())
-	}
-}
-
-func goBuild(t *testing.T, root, pkg string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, _ := os.Getwd()
-	return filepath.Dir(filepath.Dir(wd)) // tests/e2e -> root
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitListening(t *testing.T, addr string, d time.Duration, logFile string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(logFile)
-	t.Fatalf("collector not listening on %s after %s:\n%s", addr, d, log)
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", d, what)
 }

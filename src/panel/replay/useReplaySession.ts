@@ -4,6 +4,7 @@ import { ReplayLoader } from './loader';
 import { ReplayPlayer } from './player';
 import { replayResourceUrl } from './stream';
 import type { ReplayMeta } from './types';
+import { WindowPicker } from './windows';
 
 /** How far ahead of the playback position (recorded time) the stream is read. */
 export const LOOKAHEAD_MS = 60_000;
@@ -65,6 +66,7 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
       }
       stop();
       const buffering = { current: false };
+      const windows = new WindowPicker();
       const p = new ReplayPlayer(
         container,
         {
@@ -99,6 +101,10 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
             setState((s) => ({ ...s, meta: m }));
           },
           onChunk: (c) => {
+            if (!windows.accept(c)) {
+              setState((s) => ({ ...s, loadedUntil: l.loadedUntil }));
+              return;
+            }
             p.addEvents(c.events);
             if (buffering.current) {
               buffering.current = false;
