@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/pkg/tracks"
 )
 
 // Bounds of the replay stream (docs/plugin-api.md). Grafana refuses a
@@ -97,11 +98,11 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, f
 	if len(windows) == 0 {
 		return errNoRecording
 	}
-	tracks := groupTracks(windows)
-	if trackN >= len(tracks) {
+	planned := tracks.Group(windows)
+	if trackN >= len(planned) {
 		return errNoTrack
 	}
-	ids := tracks[trackN].windowIDs()
+	ids := planned[trackN].WindowIDs()
 	since, err := d.reader.ReplayStartIn(ctx, sid, ids, from)
 	if err != nil {
 		return downstream(err)
@@ -118,7 +119,7 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, f
 				}
 			}
 			meta, err := json.Marshal(map[string]any{"type": "meta", "sessionId": sid, "start": start.UnixMilli(),
-				"end": end.UnixMilli(), "from": c.Start.UnixMilli(), "track": trackN, "tracks": tracksMeta(tracks)})
+				"end": end.UnixMilli(), "from": c.Start.UnixMilli(), "track": trackN, "tracks": tracksMeta(planned)})
 			if err != nil {
 				return err
 			}
@@ -302,3 +303,20 @@ func (s *ndjsonStream) flush() error {
 }
 
 func (s *ndjsonStream) close() { _ = s.flush() }
+
+// trackMeta is a track as the replay stream's meta line lists it.
+type trackMeta struct {
+	Index     int      `json:"index"`
+	WindowIDs []string `json:"windowIds"`
+	Start     int64    `json:"start"`
+	End       int64    `json:"end"`
+	URL       string   `json:"url,omitempty"`
+}
+
+func tracksMeta(ts []tracks.Track) []trackMeta {
+	out := make([]trackMeta, len(ts))
+	for i, t := range ts {
+		out[i] = trackMeta{Index: t.Index, WindowIDs: t.WindowIDs(), Start: t.Start().UnixMilli(), End: t.End().UnixMilli(), URL: t.FirstURL()}
+	}
+	return out
+}
