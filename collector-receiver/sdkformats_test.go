@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/pkg/tracks"
 )
 
 // These tests send what the browser SDKs send (their wire formats read from
@@ -619,6 +622,31 @@ func compareReplay(t *testing.T, got, want map[string][]string) {
 	t.Logf("%d windows, %d rrweb events sent, %d replayed; card number masked in data.text of %d input events", len(want), sent, replayedN, masked)
 }
 
+// assertTracks checks how the replay plays a captured session (3 page
+// loads of a tab, the first with a same-origin iframe that loads the SDK
+// too): the tab's pages one after another on track 0, the iframe's document
+// alone on track 1. Windows are named by the page they record.
+func assertTracks(t *testing.T, c *collector, session string) {
+	t.Helper()
+	ws, err := c.reader.Windows(context.Background(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, tr := range tracks.Group(ws) {
+		var pages []string
+		for _, w := range tr.Windows {
+			pages = append(pages, path.Base(w.URL))
+		}
+		got = append(got, pages)
+	}
+	want := [][]string{{"page1.html", "page2.html", "page3.html"}, {"frame.html"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tracks by page %v, want %v (windows %+v)", got, want, ws)
+	}
+	t.Logf("%d windows replay as tracks %v", len(ws), got)
+}
+
 const noInputMasking = "    privacy:\n      mask_inputs: false\n"
 
 func TestFaro2121CapturedSessionReplaysEveryEventPerDocument(t *testing.T) {
@@ -692,6 +720,7 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerDocument(t *testing.T) {
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, wantPerWindow(t, sent))
+	assertTracks(t, c, session)
 	s, ok, err := c.reader.Session(ctx, session)
 	if err != nil || !ok || s.Browser == "" || s.OS == "" || s.Errors != 1 || s.PageViews < 3 {
 		t.Errorf("summary: %v %v %+v", ok, err, s)
@@ -748,6 +777,7 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, wantPerWindow(t, sent))
+	assertTracks(t, c, session)
 
 	// HyperDX's spans (OTLP/JSON) carry the session in the resource; the
 	// uncaught error is an "onerror" span with status ERROR.
