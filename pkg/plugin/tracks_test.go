@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/seed/sessionreplay/pkg/store"
 )
@@ -184,5 +187,35 @@ func TestReplaySeekStartsAtTheTracksOwnFullSnapshot(t *testing.T) {
 		if meta.From != tc.wantFrom || !chunks[0].FullSnapshot || !reflect.DeepEqual(chunkKeys(chunks), tc.want) {
 			t.Errorf("track %d from %d s: meta.from %d (want %d), chunks %v (want %v)", tc.track, tc.from, meta.From, tc.wantFrom, chunkKeys(chunks), tc.want)
 		}
+	}
+}
+
+// readBytes counts what ClickHouse reports it read (progress packets of
+// the native protocol) for the queries run with the returned context.
+func readBytes() (context.Context, *atomic.Uint64) {
+	var n atomic.Uint64
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithProgress(func(p *clickhouse.Progress) { n.Add(p.Bytes) }))
+	return ctx, &n
+}
+
+func TestWindowExtentsReadOnlyChunkMetadata(t *testing.T) {
+	conn, db := migrated(t)
+	_, total := loadLargeSession(t, store.NewWriter(conn, db), "big", recent())
+	r := store.NewReader(conn, db)
+	ctx, windowsRead := readBytes()
+	start := time.Now()
+	ws, err := r.Windows(ctx, "big")
+	took := time.Since(start)
+	if err != nil || len(ws) != 1 || ws[0].WindowID != "w1" || ws[0].Chunks != 13 {
+		t.Fatalf("windows %+v %v", ws, err)
+	}
+	ctx, streamRead := readBytes()
+	if err := r.StreamChunksIn(ctx, "big", []string{"w1"}, time.Time{}, func(*store.Chunk) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("session of %d MiB in 13 chunks: window extents read %d bytes in %v; streaming its track read %d bytes",
+		total>>20, windowsRead.Load(), took, streamRead.Load())
+	if windowsRead.Load() == 0 || windowsRead.Load() > 64<<10 || streamRead.Load() < uint64(total) {
+		t.Fatalf("window extents read %d bytes, the stream %d (of %d)", windowsRead.Load(), streamRead.Load(), total)
 	}
 }
