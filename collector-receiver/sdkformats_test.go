@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/pkg/tracks"
 )
 
 // These tests send what the browser SDKs send (their wire formats read from
@@ -234,8 +237,8 @@ func (f *faroRequest) event(name string, ts int64, attrs ...string) {
 	f.records = append(f.records, map[string]any{"timeUnixNano": json.Number(strconv.FormatInt(ts*1e6, 10)), "body": sv(name), "attributes": a})
 }
 
-func (f *faroRequest) replay(recording string, seq int, ev string, ts int64) {
-	f.event("faro.session_recording.event", ts, "event", ev, "recording_id", recording, "gen", "1", "seq", strconv.Itoa(seq))
+func (f *faroRequest) replay(recording string, gen, seq int, ev string, ts int64) {
+	f.event("faro.session_recording.event", ts, "event", ev, "recording_id", recording, "gen", strconv.Itoa(gen), "seq", strconv.Itoa(seq))
 }
 
 func (f *faroRequest) exception(typ, msg string, ts int64, traceID string) {
@@ -263,7 +266,7 @@ func rrEvent(typ int, ts int64, data string) string {
 	return fmt.Sprintf(`{"type":%d,"data":%s,"timestamp":%d}`, typ, data, ts)
 }
 
-func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules(t *testing.T) {
+func TestFaroSessionWithAnIframeReplaysEachDocumentAsAWindowWithMarkersAndRules(t *testing.T) {
 	// the rule written for our recorder's errors
 	rules := rulesYAML + `
       - name: js-exceptions
@@ -273,7 +276,8 @@ func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules
 	sess := "faro-" + c.db
 	t0 := time.Now().Add(-2 * time.Minute).UnixMilli()
 	// The top page's recording (page 1 and, after a reload, page 2: seq
-	// goes on) and a same-origin iframe's, overlapping in time.
+	// goes on, gen changes at page 2's Meta) and a same-origin iframe's,
+	// overlapping in time.
 	top := []string{
 		rrEvent(4, t0, `{"href":"http://127.0.0.1:8080/","width":1280,"height":720}`),
 		rrEvent(2, t0+2, `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`),
@@ -293,18 +297,18 @@ func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules
 	first.event("faro.session_recording.started", t0, "recording_id", "recTop")
 	first.event("faro.session_recording.started", t0+100, "recording_id", "recFrame")
 	// interleaved, and out of order within the request
-	first.replay("recFrame", 1, frame[1], t0+101)
-	first.replay("recTop", 0, top[0], t0)
-	first.replay("recFrame", 0, frame[0], t0+100)
-	first.replay("recTop", 2, top[2], t0+500)
-	first.replay("recTop", 1, top[1], t0+2)
-	first.replay("recFrame", 2, frame[2], t0+600)
-	first.replay("recTop", 3, top[3], t0+900)
+	first.replay("recFrame", 1, 1, frame[1], t0+101)
+	first.replay("recTop", 1, 0, top[0], t0)
+	first.replay("recFrame", 1, 0, frame[0], t0+100)
+	first.replay("recTop", 1, 2, top[2], t0+500)
+	first.replay("recTop", 1, 1, top[1], t0+2)
+	first.replay("recFrame", 1, 2, frame[2], t0+600)
+	first.replay("recTop", 1, 3, top[3], t0+900)
 	second := &faroRequest{session: sess}
 	for i := 4; i < len(top); i++ {
-		second.replay("recTop", i, top[i], t0+2000)
+		second.replay("recTop", 2, i, top[i], t0+2000)
 	}
-	second.replay("recFrame", 3, frame[3], t0+2600)
+	second.replay("recFrame", 1, 3, frame[3], t0+2600)
 	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
 	second.exception("Error", "checkout exploded", t0+2700, traceID)
 	for _, r := range []*faroRequest{first, second, second} { // the second one retried
@@ -328,17 +332,17 @@ func TestFaroSessionWithAnIframeReplaysEachRecordingAsAWindowWithMarkersAndRules
 	c.sendTraces(td)
 
 	per, windows := replayed(t, c, sess)
-	if len(windows) != 2 {
+	if len(windows) != 3 {
 		t.Fatalf("windows %v", windows)
 	}
-	for w, evs := range map[string][]string{"recTop": top, "recFrame": frame} {
+	for w, evs := range map[string][]string{"recTop:1": top[:4], "recTop:2": top[4:], "recFrame:1": frame} {
 		if strings.Join(per[w], "\n") != strings.Join(canonicalAll(t, evs), "\n") {
 			t.Errorf("window %s replays:\n%s\nsent:\n%s", w, strings.Join(per[w], "\n"), strings.Join(evs, "\n"))
 		}
 	}
 	// retained from the second request on: its chunks are in both tables
 	if n := chunkKeys(c, sess); n != 4 {
-		t.Errorf("%d chunk keys, want 4 (2 requests x 2 recordings, the retry adds none)", n)
+		t.Errorf("%d chunk keys, want 4 (2 requests x 2 documents, the retry adds none)", n)
 	}
 	s, ok, err := c.reader.Session(ctx, sess)
 	if err != nil || !ok || s.Browser == "" || s.OS == "" || s.Device == "" || s.Errors == 0 {
@@ -618,9 +622,34 @@ func compareReplay(t *testing.T, got, want map[string][]string) {
 	t.Logf("%d windows, %d rrweb events sent, %d replayed; card number masked in data.text of %d input events", len(want), sent, replayedN, masked)
 }
 
+// assertTracks checks how the replay plays a captured session (3 page
+// loads of a tab, the first with a same-origin iframe that loads the SDK
+// too): the tab's pages one after another on track 0, the iframe's document
+// alone on track 1. Windows are named by the page they record.
+func assertTracks(t *testing.T, c *collector, session string) {
+	t.Helper()
+	ws, err := c.reader.Windows(context.Background(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, tr := range tracks.Group(ws) {
+		var pages []string
+		for _, w := range tr.Windows {
+			pages = append(pages, path.Base(w.URL))
+		}
+		got = append(got, pages)
+	}
+	want := [][]string{{"page1.html", "page2.html", "page3.html"}, {"frame.html"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tracks by page %v, want %v (windows %+v)", got, want, ws)
+	}
+	t.Logf("%d windows replay as tracks %v", len(ws), got)
+}
+
 const noInputMasking = "    privacy:\n      mask_inputs: false\n"
 
-func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
+func TestFaro2121CapturedSessionReplaysEveryEventPerDocument(t *testing.T) {
 	c := startCollector(t, `    rules:
       - name: js-exceptions
         log: 'event_name == "exception"'`, noInputMasking)
@@ -672,8 +701,8 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
 						continue
 					}
 					seq, _ := strconv.ParseInt(a["event.attributes.seq"], 10, 64)
-					rec := a["event.attributes.recording_id"]
-					sent[rec] = append(sent[rec], sentEvent{seq, a["event.attributes.event"]})
+					win := a["event.attributes.recording_id"] + ":" + a["event.attributes.gen"]
+					sent[win] = append(sent[win], sentEvent{seq, a["event.attributes.event"]})
 					session = a["session.id"]
 				}
 			}
@@ -684,11 +713,14 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerRecording(t *testing.T) {
 			t.Fatalf("%s: %d %s", f, code, out)
 		}
 	}
-	if len(files) != 16 || len(sent) != 2 {
-		t.Fatalf("%d captured requests, %d recordings", len(files), len(sent))
+	// a window per document: page 1 (recording A), the iframe's page, then
+	// pages 2 and 3 (recording B, handed on through sessionStorage)
+	if len(files) != 16 || len(sent) != 4 {
+		t.Fatalf("%d captured requests, %d documents", len(files), len(sent))
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, wantPerWindow(t, sent))
+	assertTracks(t, c, session)
 	s, ok, err := c.reader.Session(ctx, session)
 	if err != nil || !ok || s.Browser == "" || s.OS == "" || s.Errors != 1 || s.PageViews < 3 {
 		t.Errorf("summary: %v %v %+v", ok, err, s)
@@ -745,6 +777,7 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, wantPerWindow(t, sent))
+	assertTracks(t, c, session)
 
 	// HyperDX's spans (OTLP/JSON) carry the session in the resource; the
 	// uncaught error is an "onerror" span with status ERROR.

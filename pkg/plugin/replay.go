@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/pkg/tracks"
 )
 
 // Bounds of the replay stream (docs/plugin-api.md). Grafana refuses a
@@ -33,7 +35,10 @@ const (
 // errNoRecording: the session has no chunks (unknown, expired, or not kept).
 var errNoRecording = errors.New("no recording")
 
-// handleReplay streams GET sessions/<id>/replay?from=<ms> as NDJSON.
+// errNoTrack: the track asked for is not one of the session's.
+var errNoTrack = errors.New("no such track")
+
+// handleReplay streams GET sessions/<id>/replay?from=<ms>&track=<n> as NDJSON.
 func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 	sid := r.PathValue("id")
 	if sid == "" {
@@ -49,13 +54,24 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 		}
 		from = t
 	}
+	trackN := 0
+	if v := r.URL.Query().Get("track"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("replay: track %q is not a track index (0, 1, ...)", v))
+			return
+		}
+		trackN = n
+	}
 	s := newNDJSONStream(w)
-	err := d.streamReplay(r.Context(), sid, from, s)
+	err := d.streamReplay(r.Context(), sid, trackN, from, s)
 	switch {
 	case err == nil:
 		s.close()
 	case !s.started && errors.Is(err, errNoRecording):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("session %q has no recording", sid))
+	case !s.started && errors.Is(err, errNoTrack):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("session %q has no track %d", sid, trackN))
 	case !s.started:
 		writeError(w, httpStatus(err), err.Error())
 	default:
@@ -67,27 +83,43 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// streamReplay writes the meta line, then every chunk from the last full
-// snapshot at or before `from` (all chunks when from is zero).
-func (d *Datasource) streamReplay(ctx context.Context, sid string, from time.Time, s *ndjsonStream) error {
+// streamReplay writes the meta line (listing the session's tracks), then
+// every chunk of track trackN from its last full snapshot at or before
+// `from` (all of the track's chunks when from is zero).
+func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, from time.Time, s *ndjsonStream) error {
 	summary, found, err := d.reader.Session(ctx, sid)
 	if err != nil {
 		return downstream(err)
 	}
-	since, err := d.reader.ReplayStart(ctx, sid, from)
+	windows, err := d.reader.Windows(ctx, sid)
+	if err != nil {
+		return downstream(err)
+	}
+	if len(windows) == 0 {
+		return errNoRecording
+	}
+	planned := tracks.Group(windows)
+	if trackN >= len(planned) {
+		return errNoTrack
+	}
+	ids := planned[trackN].WindowIDs()
+	since, err := d.reader.ReplayStartIn(ctx, sid, ids, from)
 	if err != nil {
 		return downstream(err)
 	}
 	sent := false
-	err = d.reader.StreamChunks(ctx, sid, since, func(c *store.Chunk) error {
+	err = d.reader.StreamChunksIn(ctx, sid, ids, since, func(c *store.Chunk) error {
 		if !sent {
 			sent = true
 			start, end := summary.Start, summary.End
 			if !found {
-				start, end = c.Start, c.End
+				start, end = windows[0].Start, windows[0].End
+				for _, w := range windows {
+					start, end = minTime(start, w.Start), maxTime(end, w.End)
+				}
 			}
 			meta, err := json.Marshal(map[string]any{"type": "meta", "sessionId": sid, "start": start.UnixMilli(),
-				"end": end.UnixMilli(), "from": c.Start.UnixMilli()})
+				"end": end.UnixMilli(), "from": c.Start.UnixMilli(), "track": trackN, "tracks": tracksMeta(planned)})
 			if err != nil {
 				return err
 			}
@@ -107,6 +139,20 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, from time.Tim
 		return errNoRecording
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // writeChunk writes one chunk as one line, or, when that line would exceed
@@ -257,3 +303,20 @@ func (s *ndjsonStream) flush() error {
 }
 
 func (s *ndjsonStream) close() { _ = s.flush() }
+
+// trackMeta is a track as the replay stream's meta line lists it.
+type trackMeta struct {
+	Index     int      `json:"index"`
+	WindowIDs []string `json:"windowIds"`
+	Start     int64    `json:"start"`
+	End       int64    `json:"end"`
+	URL       string   `json:"url,omitempty"`
+}
+
+func tracksMeta(ts []tracks.Track) []trackMeta {
+	out := make([]trackMeta, len(ts))
+	for i, t := range ts {
+		out[i] = trackMeta{Index: t.Index, WindowIDs: t.WindowIDs(), Start: t.Start().UnixMilli(), End: t.End().UnixMilli(), URL: t.FirstURL()}
+	}
+	return out
+}

@@ -20,47 +20,45 @@ func NewReader(conn driver.Conn, db string) *Reader { return &Reader{conn: conn,
 
 // chunkSource is a session's chunks from both tables, one row per
 // (window, seq): retained copies and buffered originals are the same chunk.
+// %[2]s is windowCond, inside so that other windows' data is never read.
 const chunkSource = `(
     SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data
     FROM (
-        SELECT * FROM %[1]s.replay_chunks WHERE session_id = {sid:String}
+        SELECT * FROM %[1]s.replay_chunks WHERE session_id = {sid:String}%[2]s
         UNION ALL
-        SELECT * FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String}
+        SELECT * FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String}%[2]s
     )
     ORDER BY window_id, seq, ingested_at DESC
     LIMIT 1 BY window_id, seq
 )`
 
 // ReplayStart is the start of the chunk to begin a replay from so that it
-// reaches `from` in every window live there: per window, the last chunk
-// holding a full snapshot at or before it, and the earliest of those over the
-// windows still recording at `from` (and the window of the latest snapshot).
-// A session can record several windows at once — an iframe running its own
-// SDK — and starting at the iframe's later snapshot would leave the page
-// around it without one. A zero `from`, or none found, means the session's
-// first chunk (zero time).
+// reaches `from`: the last chunk holding a full snapshot at or before it. A
+// zero `from`, or none found, means the session's first chunk (zero time).
 func (r *Reader) ReplayStart(ctx context.Context, sessionID string, from time.Time) (time.Time, error) {
+	return r.ReplayStartIn(ctx, sessionID, nil, from)
+}
+
+// ReplayStartIn is ReplayStart among the chunks of the given windows only
+// (nil: all windows): the full snapshot a track's replay starts from must be
+// one of that track's documents.
+func (r *Reader) ReplayStartIn(ctx context.Context, sessionID string, windows []string, from time.Time) (time.Time, error) {
 	if from.IsZero() {
 		return time.Time{}, nil
 	}
-	q := fmt.Sprintf(`WITH windows AS (
-    SELECT window_id,
-        maxIf(start_time, full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})) AS snapshot,
-        countIf(full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})) AS snapshots,
-        max(end_time) AS last_end
-    FROM (
-        SELECT window_id, start_time, end_time, full_snapshot FROM %[1]s.replay_chunks WHERE session_id = {sid:String}
-        UNION ALL
-        SELECT window_id, start_time, end_time, full_snapshot FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String}
-    )
-    GROUP BY window_id
-)
-SELECT min(snapshot), count() FROM windows
-WHERE snapshots > 0 AND (last_end >= fromUnixTimestamp64Milli({from:Int64}) OR snapshot = (SELECT max(snapshot) FROM windows WHERE snapshots > 0))`, r.db)
-	ctx = withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID), "from": fmt.Sprint(from.UnixMilli())})
+	cond := windowCond(windows)
+	q := fmt.Sprintf(`SELECT max(start_time), count() FROM (
+    SELECT start_time FROM %[1]s.replay_chunks WHERE session_id = {sid:String} AND full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})%[2]s
+    UNION ALL
+    SELECT start_time FROM %[1]s.replay_chunks_buffer WHERE session_id = {sid:String} AND full_snapshot AND start_time <= fromUnixTimestamp64Milli({from:Int64})%[2]s
+)`, r.db, cond)
+	p := clickhouse.Parameters{"sid": EscapeParam(sessionID), "from": fmt.Sprint(from.UnixMilli())}
+	if windows != nil {
+		p["wins"] = arrayParam(windows)
+	}
 	var start time.Time
 	var n uint64
-	if err := r.conn.QueryRow(ctx, q).Scan(&start, &n); err != nil {
+	if err := r.conn.QueryRow(withParams(ctx, p), q).Scan(&start, &n); err != nil {
 		return time.Time{}, fmt.Errorf("replay start: %w", err)
 	}
 	if n == 0 {
@@ -69,15 +67,34 @@ WHERE snapshots > 0 AND (last_end >= fromUnixTimestamp64Milli({from:Int64}) OR s
 	return start.UTC(), nil
 }
 
+// windowCond restricts a chunk query to the windows bound as {wins}; nil
+// windows: no restriction. The condition text is constant, the ids are
+// parameters.
+func windowCond(windows []string) string {
+	if windows == nil {
+		return ""
+	}
+	return " AND window_id IN {wins:Array(String)}"
+}
+
 // StreamChunks calls fn for each chunk of the session whose start is at or
 // after `since` (zero: all), in time order, without holding them all in memory.
 func (r *Reader) StreamChunks(ctx context.Context, sessionID string, since time.Time, fn func(*Chunk) error) error {
+	return r.StreamChunksIn(ctx, sessionID, nil, since, fn)
+}
+
+// StreamChunksIn is StreamChunks for the chunks of the given windows only
+// (nil: all windows), e.g. one replay track.
+func (r *Reader) StreamChunksIn(ctx context.Context, sessionID string, windows []string, since time.Time, fn func(*Chunk) error) error {
 	q := fmt.Sprintf(`SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data
 FROM `+chunkSource+`
 WHERE start_time >= fromUnixTimestamp64Milli({since:Int64})
-ORDER BY start_time, window_id, seq`, r.db)
-	ctx = withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID), "since": fmt.Sprint(since.UnixMilli())})
-	rows, err := r.conn.Query(ctx, q)
+ORDER BY start_time, window_id, seq`, r.db, windowCond(windows))
+	p := clickhouse.Parameters{"sid": EscapeParam(sessionID), "since": fmt.Sprint(since.UnixMilli())}
+	if windows != nil {
+		p["wins"] = arrayParam(windows)
+	}
+	rows, err := r.conn.Query(withParams(ctx, p), q)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
 	}

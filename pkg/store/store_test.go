@@ -226,48 +226,6 @@ func TestCopyToRetainedIsIdempotentAndReadsDeduplicate(t *testing.T) {
 	}
 }
 
-// An iframe that runs its own SDK records a second window at the same time
-// as its page: a replay wanting a moment after the iframe's snapshot starts
-// at the page's earlier snapshot, so both windows have one; a window that had
-// ended before that moment (an earlier page load) does not pull it back.
-func TestReplayStartCoversEveryWindowLiveAtTheMoment(t *testing.T) {
-	ctx := context.Background()
-	conn, db := migrated(t)
-	w := store.NewWriter(conn, db)
-	r := store.NewReader(conn, db)
-	t0 := recent()
-	at := func(window string, seq uint64, start time.Duration, full bool) store.Chunk {
-		c := sampleChunk("s3", seq, t0.Add(start), full)
-		c.WindowID = window
-		return c
-	}
-	chunks := []store.Chunk{
-		at("home", 0, 0, true), // an earlier page load, over at 5s
-		at("page", 0, 10*time.Second, true),
-		at("page", 1, 15*time.Second, false),
-		at("page", 2, 20*time.Second, false),
-		at("frame", 0, 12*time.Second, true),
-	}
-	if err := w.WriteChunks(ctx, store.TableBuffer, chunks); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		from, want time.Duration
-	}{
-		{18 * time.Second, 10 * time.Second}, // page and frame live: the page's snapshot
-		{11 * time.Second, 10 * time.Second}, // before the frame's snapshot
-		{3 * time.Second, 0},                 // only the first page load
-	} {
-		start, err := r.ReplayStart(ctx, "s3", t0.Add(c.from))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !start.Equal(t0.Add(c.want)) {
-			t.Errorf("replay start for +%s = +%s, want +%s", c.from, start.Sub(t0), c.want)
-		}
-	}
-}
-
 func TestBatcherGroupsConcurrentWritesAndAcknowledgesAfterStoring(t *testing.T) {
 	ctx := context.Background()
 	conn, db := migrated(t)

@@ -148,4 +148,75 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  /** The panel's replay frame against rrweb's Replayer rebuilding the recording `session` directly. */
+  async function matchesReference(page, session, label) {
+    const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
+    const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+    await ref.goto(`${srv.url}/reference.html?session=${session}`);
+    await ref.waitForFunction(() => window.__ready === true);
+    await ref.locator('iframe').waitFor();
+    await ref.waitForTimeout(1000);
+    const refShot = await ref.locator('iframe').screenshot();
+    await ref.close();
+    const a = grid(panelShot);
+    const b = grid(refShot);
+    const { meanDiff, badCells } = compare(a, b);
+    console.log(
+      `# ${label}: panel ${a.width}x${a.height} vs reference ${b.width}x${b.height}: mean cell diff ${meanDiff.toFixed(2)}/255, ` +
+        `cells off by >40: ${(badCells * 100).toFixed(1)}% (threshold: mean < 12, cells < 5%)`
+    );
+    assert.ok(variance(a) > 100, `${label}: the replay frame is not blank`);
+    assert.ok(Math.abs(a.width / a.height - b.width / b.height) < 0.03, `${label}: recorded viewport aspect ratio kept`);
+    assert.ok(meanDiff < 12 && badCells < 0.05, `${label}: mean diff ${meanDiff}, bad cells ${badCells}`);
+  }
+
+  const replayRequests = (session) => srv.log.filter((e) => e.session === session);
+
+  test('a session with two documents recording at once plays one track at a time; the selector switches', async () => {
+    const before = replayRequests('twodocs').length;
+    const { page, errors } = await openPanel('session=twodocs');
+    const first = replayRequests('twodocs').at(-1);
+    assert.equal(replayRequests('twodocs').length, before + 1);
+    assert.equal(first.track, 0);
+    await page.waitForTimeout(1000);
+    assert.ok(first.sent.length > 0 && first.sent.every((c) => c.windowId === 'top'), 'track 0 holds the top page only');
+    await page.locator('[data-testid=replay-tracks]').waitFor();
+    assert.match(await page.locator('[data-testid=replay-url]').textContent(), /demoit\.app/);
+    await matchesReference(page, 'demoit', 'track Page');
+
+    await page.getByRole('radio', { name: 'Track Frame 1' }).click();
+    await page.waitForFunction(
+      (n) => fetch('/__log').then((r) => r.json()).then((l) => l.filter((e) => e.session === 'twodocs').length > n),
+      before + 1
+    );
+    const second = replayRequests('twodocs').at(-1);
+    assert.equal(second.track, 1);
+    await page.waitForFunction(() => /csb\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? ''));
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid=replay-viewport]');
+      return el && /632×397/.test(el.textContent ?? '');
+    });
+    await page.waitForTimeout(1000);
+    assert.ok(second.sent.length > 0 && second.sent.every((c) => c.windowId === 'frame'), 'track 1 holds the frame only');
+    await matchesReference(page, 'framedoc', 'track Frame 1');
+
+    await page.getByRole('radio', { name: 'Track Page' }).click();
+    await page.waitForFunction(() => /demoit\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? ''));
+    assert.equal(replayRequests('twodocs').at(-1).track, 0);
+    console.log(
+      `# two documents: track 0 ${first.sent.length} chunks (windows ${[...new Set(first.sent.map((c) => c.windowId))]}), ` +
+        `track 1 ${second.sent.length} chunks (windows ${[...new Set(second.sent.map((c) => c.windowId))]})`
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a session with one track shows no track selector', async () => {
+    const { page, errors } = await openPanel('session=demoit');
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('[data-testid=replay-tracks]').count(), 0);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -1,7 +1,8 @@
 // Small local server for the panel test: serves the harness pages, the data source's resource API
 // (`sessions/<id>/replay?from=` as streamed NDJSON) and `/api/ds/query` (markers, sessions, traceSession) from real
 // rrweb recordings. It honours `from` by starting at the nearest full snapshot chunk at or before it, and records
-// which chunks it sent for every replay request.
+// which chunks it sent for every replay request. A session with `tracks` (several windows recording at once, as an
+// iframe that loads the SDK does) lists them in the meta line and streams only the track of `?track=` (default 0).
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,16 +19,43 @@ const uiIcons = path.resolve(
 export function buildSessions() {
   const demo = loadRecording('rrweb-player-demo-demoit.events.json');
   const long = repeatRecording(demo, 6);
+  // the top page (demoit) and, from 0.5 s on, a second document recording at the same time (a codesandbox page, as
+  // a same-origin iframe with the SDK would): two windows whose node ids collide, so two tracks
+  const steel = loadRecording('steel-codesandbox.events.json');
+  const shift = demo[0].timestamp + 500 - steel[0].timestamp;
+  const frame = steel.map((e) => ({ ...e, timestamp: e.timestamp + shift }));
   const sessions = {
     demoit: { events: demo, chunks: chunkEvents(demo, 5), markers: markersOf(demo) },
     long: { events: long, chunks: chunkEvents(long, 10), markers: markersOf(long, { maxClicks: 5 }) },
+    // the frame's recording alone, for the reference page
+    framedoc: { events: frame, chunks: chunkEvents(frame, 5, 'frame'), markers: [] },
+    twodocs: {
+      events: demo,
+      markers: markersOf(demo),
+      tracks: [
+        { windowIds: ['top'], chunks: chunkEvents(demo, 5, 'top') },
+        { windowIds: ['frame'], chunks: chunkEvents(frame, 5, 'frame') },
+      ],
+    },
   };
   for (const [id, s] of Object.entries(sessions)) {
     s.id = id;
-    s.start = s.events[0].timestamp;
-    s.end = s.events[s.events.length - 1].timestamp;
+    s.start = Math.min(s.events[0].timestamp, ...(s.tracks ?? []).map((t) => t.chunks[0].start));
+    s.end = Math.max(s.events[s.events.length - 1].timestamp, ...(s.tracks ?? []).map((t) => t.chunks.at(-1).end));
+    s.chunks ??= s.tracks[0].chunks;
   }
   return sessions;
+}
+
+/** The meta line's track list of a session with tracks (docs/plugin-api.md). */
+function tracksMeta(s) {
+  return s.tracks.map((t, index) => ({
+    index,
+    windowIds: t.windowIds,
+    start: t.chunks[0].start,
+    end: t.chunks.at(-1).end,
+    url: t.chunks[0].events.find((e) => e.type === 4)?.data?.href,
+  }));
 }
 
 /** Index of the chunk to start at: the last full-snapshot chunk starting at or before `from`. */
@@ -115,17 +143,27 @@ export async function startServer({ bundleDir, chunkDelayMs = 15, extraSessions 
         }
         const fromParam = url.searchParams.get('from');
         const from = fromParam === null || ignoreFrom ? undefined : Number(fromParam);
-        const first = startChunk(s.chunks, from);
-        const entry = { session: s.id, from: from ?? null, sent: [] };
+        const track = Number(url.searchParams.get('track') ?? 0);
+        const chunks = s.tracks ? s.tracks[track]?.chunks : track === 0 ? s.chunks : undefined;
+        if (!chunks) {
+          res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `no track ${track}` }));
+          return;
+        }
+        const first = startChunk(chunks, from);
+        const entry = { session: s.id, from: from ?? null, track, sent: [] };
         log.push(entry);
         res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-        res.write(JSON.stringify({ type: 'meta', sessionId: s.id, start: s.start, end: s.end, from: s.chunks[first].start }) + '\n');
+        const meta = { type: 'meta', sessionId: s.id, start: s.start, end: s.end, from: chunks[first].start };
+        if (s.tracks) {
+          Object.assign(meta, { track, tracks: tracksMeta(s) });
+        }
+        res.write(JSON.stringify(meta) + '\n');
         let closed = false;
         req.on('close', () => (closed = true));
-        for (let i = first; i < s.chunks.length && !closed; i++) {
-          const c = s.chunks[i];
+        for (let i = first; i < chunks.length && !closed; i++) {
+          const c = chunks[i];
           const line = JSON.stringify(c) + '\n';
-          entry.sent.push({ seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot, bytes: Buffer.byteLength(line) });
+          entry.sent.push({ windowId: c.windowId, seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot, bytes: Buffer.byteLength(line) });
           // wait for the socket to drain: the client reads progressively, so does the server
           if (!res.write(line)) {
             await new Promise((r) => res.once('drain', r));

@@ -21,8 +21,21 @@ const (
 	FaroAttrs        = "event.attributes"
 	FaroEventKey     = "event"
 	FaroRecordingKey = "recording_id"
+	FaroGenKey       = "gen"
 	FaroSeqKey       = "seq"
 )
+
+// FaroWindowID is the window of a Faro event: one per document. Faro hands
+// a recording on between documents through sessionStorage (the iframe's
+// recording goes on in the tab's next page), so the recording id alone
+// would join two DOM trees with colliding node ids; gen changes at each
+// document's Meta event. A record without gen keeps the recording id.
+func FaroWindowID(recording, gen string) string {
+	if gen == "" {
+		return recording
+	}
+	return recording + ":" + gen
+}
 
 // FaroScope is the instrumentation scope of every record Faro's OTLP
 // transport writes.
@@ -49,10 +62,11 @@ var FaroLifecycle = map[string]bool{
 	"faro.session_recording.resumed": true,
 }
 
-// faro groups a request's replay events per (session, recording). A
-// recording is a window: a same-origin iframe that loads the SDK starts a
-// recording of its own in the same session, at the same time, with its own
-// DOM and node ids. The chunk's seq is the least seq among its events, so a
+// faro groups a request's replay events per (session, recording, gen): a
+// window per document (FaroWindowID). A same-origin iframe that loads the
+// SDK starts a recording of its own in the same session, at the same time,
+// with its own DOM and node ids. The chunk's seq is the least seq among its
+// events (seq counts within the recording, across its documents), so a
 // retried request writes the same key, and chunks of a window replay in the
 // SDK's order.
 type faro struct {
@@ -60,7 +74,7 @@ type faro struct {
 	order  []faroKey
 }
 
-type faroKey struct{ session, recording string }
+type faroKey struct{ session, window string }
 
 type faroGroup struct {
 	res    pcommon.Resource
@@ -103,6 +117,10 @@ func (f *faro) add(r Record) error {
 	if err := ValidID(FaroAttrs+"."+FaroRecordingKey, rec); err != nil {
 		return err
 	}
+	win := FaroWindowID(rec, Str(ea, FaroGenKey))
+	if err := ValidID(FaroAttrs+"."+FaroGenKey, win); err != nil {
+		return err
+	}
 	seq, ok := Int(ea, FaroSeqKey)
 	if !ok || seq < 0 {
 		return fmt.Errorf("%w: missing, non-integer or negative %s.%s", ErrBadCounter, FaroAttrs, FaroSeqKey)
@@ -115,7 +133,7 @@ func (f *faro) add(r Record) error {
 	if _, err := rrweb.ParseEvent(body); err != nil {
 		return err
 	}
-	k := faroKey{sid, rec}
+	k := faroKey{sid, win}
 	g := f.groups[k]
 	if g == nil {
 		g = &faroGroup{res: r.Resource, attrs: copyAttrs(attrs)}
@@ -143,7 +161,7 @@ func (f *faro) Chunks() []Chunk {
 			}
 			bodies = append(bodies, e.body)
 		}
-		out = append(out, Chunk{SessionID: k.session, WindowID: k.recording, Seq: uint64(g.events[0].seq), Data: rrweb.Join(bodies),
+		out = append(out, Chunk{SessionID: k.session, WindowID: k.window, Seq: uint64(g.events[0].seq), Data: rrweb.Join(bodies),
 			Resource: g.res, Attrs: g.attrs})
 	}
 	return out

@@ -227,6 +227,11 @@ func TestRRWebSplitEventReassemblesAcrossRequests(t *testing.T) {
 // addFaroEvent adds one record as @grafana/faro-transport-otlp-http 2.12.1
 // writes a replay event (see testdata/faro-2.12.1-replay.json for the JSON).
 func addFaroEvent(sl plog.ScopeLogs, session, recording string, seq int, ev string) {
+	addFaroGenEvent(sl, session, recording, 1, seq, ev)
+}
+
+// addFaroGenEvent is addFaroEvent in document gen of the recording.
+func addFaroGenEvent(sl plog.ScopeLogs, session, recording string, gen, seq int, ev string) {
 	lr := sl.LogRecords().AppendEmpty()
 	lr.Body().SetStr(FaroEventName)
 	a := lr.Attributes()
@@ -235,36 +240,42 @@ func addFaroEvent(sl plog.ScopeLogs, session, recording string, seq int, ev stri
 	ea := a.PutEmptyMap("event.attributes")
 	ea.PutStr("event", ev)
 	ea.PutStr("recording_id", recording)
-	ea.PutStr("gen", "1")
+	ea.PutStr("gen", fmt.Sprint(gen))
 	ea.PutStr("seq", fmt.Sprint(seq))
 }
 
-func TestFaroRecordingsOfOneSessionAreWindowsInSeqOrder(t *testing.T) {
+func TestFaroDocumentsOfOneSessionAreWindowsInSeqOrder(t *testing.T) {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	ts := time.Now().UnixMilli()
-	// the top page's recording and an iframe's, interleaved, seq out of order
+	// the top page's recording and an iframe's, interleaved, seq out of
+	// order; the iframe's recording is handed on to the tab's next page
+	// (gen 2), seq going on
 	for _, e := range []struct {
-		rec string
-		seq int
-	}{{"top", 11}, {"frame", 0}, {"top", 10}, {"frame", 1}, {"top", 12}, {"frame", 2}} {
-		addFaroEvent(sl, "sess", e.rec, e.seq, event(3, ts+int64(e.seq), `"source":1,"seq":`+fmt.Sprint(e.seq)))
+		rec      string
+		gen, seq int
+	}{{"top", 1, 11}, {"frame", 1, 0}, {"top", 1, 10}, {"frame", 2, 3}, {"frame", 1, 1}, {"top", 1, 12}, {"frame", 1, 2}, {"frame", 2, 4}} {
+		addFaroGenEvent(sl, "sess", e.rec, e.gen, e.seq, event(3, ts+int64(e.seq), `"source":1,"seq":`+fmt.Sprint(e.seq)))
 	}
 	q := NewRequest(memParts{})
-	if n, errs := take(t, q, ld); n != 6 || errs != nil {
+	if n, errs := take(t, q, ld); n != 8 || errs != nil {
 		t.Fatalf("claimed %d, errors %v", n, errs)
 	}
 	chunks := q.Chunks()
-	if len(chunks) != 2 {
+	if len(chunks) != 3 {
 		t.Fatalf("%d chunks", len(chunks))
 	}
-	want := map[string][]float64{"top": {10, 11, 12}, "frame": {0, 1, 2}}
+	want := map[string][]float64{"top:1": {10, 11, 12}, "frame:1": {0, 1, 2}, "frame:2": {3, 4}}
 	for _, c := range chunks {
 		w := want[c.WindowID]
 		if w == nil || c.Seq != uint64(w[0]) || c.SessionID != "sess" {
 			t.Fatalf("chunk key %s/%s/%d", c.SessionID, c.WindowID, c.Seq)
 		}
-		for i, e := range events(t, c) {
+		evs := events(t, c)
+		if len(evs) != len(w) {
+			t.Fatalf("window %s has %d events, want %d", c.WindowID, len(evs), len(w))
+		}
+		for i, e := range evs {
 			if got := e["data"].(map[string]any)["seq"].(float64); got != w[i] {
 				t.Errorf("window %s event %d has seq %v, want %v", c.WindowID, i, got, w[i])
 			}
@@ -381,7 +392,7 @@ func TestFaroJSONWithNumericTimeUnixNanoDecodes(t *testing.T) {
 		t.Fatal(errs)
 	}
 	chunks := q.Chunks()
-	if n != 3 || len(chunks) != 1 || chunks[0].WindowID != "r7Hk2pQx1z" || chunks[0].Seq != 0 || len(events(t, chunks[0])) != 3 {
+	if n != 3 || len(chunks) != 1 || chunks[0].WindowID != "r7Hk2pQx1z:1" || chunks[0].Seq != 0 || len(events(t, chunks[0])) != 3 {
 		t.Fatalf("claimed %d, chunks %+v", n, chunks)
 	}
 	if ua := Str(chunks[0].Resource.Attributes(), "user_agent.original"); !strings.Contains(ua, "Chrome") {

@@ -13,6 +13,7 @@ import {
 } from '../replay/api';
 import { formatOffset, framesToMarkers, parseTime } from '../replay/markers';
 import { fitScale } from '../replay/player';
+import { trackOptions } from '../replay/tracks';
 import type { Marker } from '../replay/types';
 import { useReplaySession } from '../replay/useReplaySession';
 import { type ReplayOptions, SPEEDS } from '../types';
@@ -87,10 +88,16 @@ export function ReplayPanel(props: Props) {
   const setSpeed = (value: number) => setSpeedChoice({ option: options.speed, value });
   const setSkipInactive = (value: boolean) => setSkipChoice({ option: options.skipInactive, value });
 
+  // which track of the session (documents recorded at once each have their own): the top page's until the user
+  // picks another for this session
+  const [trackChoice, setTrackChoice] = useState<{ sessionId: string; track: number }>();
+  const track = trackChoice && trackChoice.sessionId === sessionId ? trackChoice.track : 0;
+
   const [stage, setStage] = useState<HTMLDivElement | null>(null);
   const { state, play, pause, seek } = useReplaySession({
     dsUid,
     sessionId,
+    track,
     startAt,
     container: stage,
     speed,
@@ -150,6 +157,7 @@ export function ReplayPanel(props: Props) {
       .finally(() => setSessionsLoading(false));
   };
 
+  const tracks = trackOptions(state.meta);
   const tracesUid = useMemo(() => tracesDatasourceUid(dsUid), [dsUid]);
   const showEvents = options.showEvents && width >= 560;
   const frameBox = {
@@ -180,6 +188,16 @@ export function ReplayPanel(props: Props) {
             onOpenMenu={loadSessions}
             onChange={(v) => setPicked(v?.value)}
           />
+        )}
+        {tracks.length > 0 && sessionId && (
+          <span data-testid="replay-tracks">
+            <RadioButtonGroup
+              size="sm"
+              options={tracks}
+              value={track}
+              onChange={(t) => setTrackChoice({ sessionId, track: t })}
+            />
+          </span>
         )}
         <span className={styles.url} title={state.url} data-testid="replay-url">
           {state.url ?? ''}

@@ -63,3 +63,18 @@ describe('replayResourceUrl', () => {
     expect(replayResourceUrl('u', 's', 1700000000123.7)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=1700000000123');
   });
 });
+
+describe('replayResourceUrl with a track', () => {
+  it('asks for a track other than the top page by index, with or without a start', () => {
+    expect(replayResourceUrl('u', 's', undefined, 1)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?track=1');
+    expect(replayResourceUrl('u', 's', 1700000000123, 2)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?from=1700000000123&track=2'
+    );
+  });
+
+  it('leaves track 0 (the default) and invalid tracks out', () => {
+    expect(replayResourceUrl('u', 's', undefined, 0)).toBe('/api/datasources/uid/u/resources/sessions/s/replay');
+    expect(replayResourceUrl('u', 's', 5, -1)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=5');
+    expect(replayResourceUrl('u', 's', 5, 1.5)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=5');
+  });
+});

@@ -77,10 +77,20 @@ export function isChunk(line: unknown): line is ReplayChunk {
   return Boolean(l) && l.type === 'chunk' && Array.isArray(l.events);
 }
 
-/** URL of the replay resource of a session, optionally starting at the nearest full snapshot before `from`. */
-export function replayResourceUrl(datasourceUid: string, sessionId: string, from?: number): string {
+/**
+ * URL of the replay resource of a session: one track (0, the top page's, when not given), optionally starting at the
+ * track's nearest full snapshot before `from`.
+ */
+export function replayResourceUrl(datasourceUid: string, sessionId: string, from?: number, track?: number): string {
   const base = `/api/datasources/uid/${encodeURIComponent(datasourceUid)}/resources/sessions/${encodeURIComponent(
     sessionId
   )}/replay`;
-  return from !== undefined && Number.isFinite(from) ? `${base}?from=${Math.floor(from)}` : base;
+  const params: string[] = [];
+  if (from !== undefined && Number.isFinite(from)) {
+    params.push(`from=${Math.floor(from)}`);
+  }
+  if (track !== undefined && Number.isInteger(track) && track > 0) {
+    params.push(`track=${track}`);
+  }
+  return params.length ? `${base}?${params.join('&')}` : base;
 }

@@ -6,13 +6,30 @@ export interface RrwebEvent {
   delay?: number;
 }
 
+/**
+ * Windows (one document's recording each) that play one after another in one replayer; documents recorded at the
+ * same time (an iframe loading the SDK) are on separate tracks (docs/plugin-api.md).
+ */
+export interface ReplayTrack {
+  index: number;
+  windowIds: string[];
+  start: number;
+  end: number;
+  /** First page of the track, when known. */
+  url?: string;
+}
+
 /** First line of the replay stream (docs/plugin-api.md). */
 export interface ReplayMeta {
   type: 'meta';
   sessionId: string;
+  /** The whole session. */
   start: number;
   end: number;
   from: number;
+  /** The track this stream holds, and all of the session's (absent from older backends: one track). */
+  track?: number;
+  tracks?: ReplayTrack[];
 }
 
 /** A piece of recording as stored (one OTLP replay chunk). */

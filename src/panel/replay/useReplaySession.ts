@@ -3,8 +3,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ReplayLoader } from './loader';
 import { ReplayPlayer } from './player';
 import { replayResourceUrl } from './stream';
+import { switchFrom } from './tracks';
 import type { ReplayMeta } from './types';
-import { WindowPicker } from './windows';
 
 /** How far ahead of the playback position (recorded time) the stream is read. */
 export const LOOKAHEAD_MS = 60_000;
@@ -30,6 +30,8 @@ export interface ReplayState {
 interface Args {
   dsUid?: string;
   sessionId?: string;
+  /** Which of the session's tracks to play (0: the top page's). */
+  track?: number;
   startAt?: number;
   container: HTMLElement | null;
   speed: number;
@@ -41,11 +43,26 @@ interface Args {
 const INITIAL: ReplayState = { loading: false, buffering: false, ready: false, playing: false, requests: 0 };
 
 /** Drives a ReplayPlayer fed by a ReplayLoader for one session; React state mirrors the player's. */
-export function useReplaySession({ dsUid, sessionId, startAt, container, speed, skipInactive, autoPlay, fetchImpl }: Args) {
+export function useReplaySession({
+  dsUid,
+  sessionId,
+  track = 0,
+  startAt,
+  container,
+  speed,
+  skipInactive,
+  autoPlay,
+  fetchImpl,
+}: Args) {
   const [state, setState] = useState<ReplayState>(INITIAL);
   const player = useRef<ReplayPlayer | null>(null);
   const loader = useRef<ReplayLoader | null>(null);
   const meta = useRef<ReplayMeta | undefined>(undefined);
+  // the track every load streams, and what was last loaded: a new track of the same session reloads from where the
+  // playback was (position/playing mirror the player, which is gone by then)
+  const trackRef = useRef(track);
+  const last = useRef<{ sessionId?: string; track?: number }>({});
+  const position = useRef<{ current?: number; playing: boolean }>({ playing: false });
   const settings = useRef({ speed, skipInactive, autoPlay });
   useEffect(() => {
     settings.current = { speed, skipInactive, autoPlay };
@@ -66,7 +83,6 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
       }
       stop();
       const buffering = { current: false };
-      const windows = new WindowPicker();
       const p = new ReplayPlayer(
         container,
         {
@@ -91,7 +107,7 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
       }
       player.current = p;
       const l = new ReplayLoader({
-        url: replayResourceUrl(dsUid, sessionId, from),
+        url: replayResourceUrl(dsUid, sessionId, from, trackRef.current),
         wantUntil: -Infinity,
         fetchImpl,
         handlers: {
@@ -101,10 +117,6 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
             setState((s) => ({ ...s, meta: m }));
           },
           onChunk: (c) => {
-            if (!windows.accept(c)) {
-              setState((s) => ({ ...s, loadedUntil: l.loadedUntil }));
-              return;
-            }
             p.addEvents(c.events);
             if (buffering.current) {
               buffering.current = false;
@@ -136,14 +148,25 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
     [dsUid, sessionId, container, stop, fetchImpl]
   );
 
-  // a new session (or start time): load from scratch
+  // a new session (or start time): load from scratch; another track of the same session: load it from the moment
+  // the playback was at
   useEffect(() => {
-    meta.current = undefined;
+    const prev = last.current;
+    last.current = { sessionId, track };
+    trackRef.current = track;
+    const switched = prev.sessionId === sessionId && prev.track !== track;
+    if (!switched) {
+      meta.current = undefined;
+    }
     if (sessionId && dsUid && container) {
-      load(startAt, settings.current.autoPlay);
+      if (switched) {
+        load(switchFrom(position.current.current, meta.current?.tracks?.[track]), position.current.playing);
+      } else {
+        load(startAt, settings.current.autoPlay);
+      }
     }
     return stop;
-  }, [sessionId, dsUid, container, startAt, load, stop]);
+  }, [sessionId, dsUid, container, startAt, track, load, stop]);
 
   useEffect(() => player.current?.setSpeed(speed), [speed]);
   useEffect(() => player.current?.setSkipInactive(skipInactive), [skipInactive]);
@@ -156,6 +179,7 @@ export function useReplaySession({ dsUid, sessionId, startAt, container, speed, 
         return;
       }
       const current = p.currentTime();
+      position.current = { current: current ?? position.current.current, playing: p.isPlaying() };
       if (current !== undefined) {
         loader.current?.setWantUntil(current + LOOKAHEAD_MS);
       }
