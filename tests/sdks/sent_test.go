@@ -19,8 +19,8 @@ import (
 
 // stream is the rrweb events one recorder instance of an SDK sent, in the
 // SDK's order: a HyperDX page load (resource rum.scriptInstance), a Faro
-// recording (recording_id, ordered by seq), an OTel window (window_id,
-// ordered by seq).
+// document (recording_id and gen, ordered by seq), an OTel window
+// (window_id, ordered by seq).
 type stream struct {
 	Key       string
 	SessionID string
@@ -97,7 +97,13 @@ func sentEvents(sdk string, reqs []captured) ([]stream, error) {
 						if err != nil {
 							return nil, fmt.Errorf("faro replay record seq %q: %w", attrString(m, "seq"), err)
 						}
-						add(attrString(m, "recording_id"), attrString(attrs, "session.id"), seq, json.RawMessage(attrString(m, "event")))
+						// one document of the recording: Faro hands a recording on
+						// between documents, and gen changes at each one's Meta event
+						key := attrString(m, "recording_id")
+						if gen := attrString(m, "gen"); gen != "" {
+							key += ":" + gen
+						}
+						add(key, attrString(attrs, "session.id"), seq, json.RawMessage(attrString(m, "event")))
 					case "otel":
 						if lr.EventName() != "session_replay.chunk" {
 							continue

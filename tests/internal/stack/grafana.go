@@ -148,26 +148,43 @@ type ReplayChunk struct {
 	Events   []json.RawMessage
 }
 
-// Replay reads the plugin's replay stream of a session
-// (GET sessions/<id>/replay) into its chunks, in stream order, and saves the
-// raw stream to save when it is not empty.
+// Replay reads every track of the plugin's replay stream of a session
+// (GET sessions/<id>/replay?track=N) into its chunks, track after track in
+// stream order, and saves the raw streams to save when it is not empty.
 func (g *Grafana) Replay(t testing.TB, sessionID, save string) []ReplayChunk {
 	t.Helper()
-	resp, err := http.Get(g.URL + "/api/datasources/uid/" + DataSourceUID + "/resources/sessions/" + sessionID + "/replay")
+	var chunks []ReplayChunk
+	var raw bytes.Buffer
+	for track, tracks := 0, 1; track < tracks; track++ {
+		c, n := g.replayTrack(t, sessionID, track, &raw)
+		chunks = append(chunks, c...)
+		tracks = max(tracks, n)
+	}
+	if save != "" {
+		_ = writeFile(save, raw.Bytes())
+	}
+	return chunks
+}
+
+// replayTrack reads one track's stream into its chunks, appending the raw
+// lines to raw; it returns how many tracks the meta line lists.
+func (g *Grafana) replayTrack(t testing.TB, sessionID string, track int, raw *bytes.Buffer) ([]ReplayChunk, int) {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("%s/api/datasources/uid/%s/resources/sessions/%s/replay?track=%d", g.URL, DataSourceUID, sessionID, track))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		t.Errorf("replay of %s: HTTP %d %s", sessionID, resp.StatusCode, b)
-		return nil
+		t.Errorf("replay of %s track %d: HTTP %d %s", sessionID, track, resp.StatusCode, b)
+		return nil, 0
 	}
-	var raw bytes.Buffer
-	sc := bufio.NewScanner(io.TeeReader(resp.Body, &raw))
+	sc := bufio.NewScanner(io.TeeReader(resp.Body, raw))
 	sc.Buffer(make([]byte, 16<<20), 16<<20)
 	var chunks []ReplayChunk
 	var part bytes.Buffer
+	tracks := 0
 	for sc.Scan() {
 		var line struct {
 			Type     string            `json:"type"`
@@ -178,6 +195,7 @@ func (g *Grafana) Replay(t testing.TB, sessionID, save string) []ReplayChunk {
 			Parts    int               `json:"parts"`
 			Data     string            `json:"data"`
 			Message  string            `json:"message"`
+			Tracks   []json.RawMessage `json:"tracks"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("replay stream line: %v", err)
@@ -190,6 +208,8 @@ func (g *Grafana) Replay(t testing.TB, sessionID, save string) []ReplayChunk {
 			chunks = append(chunks, ReplayChunk{WindowID: line.WindowID, Seq: line.Seq, Events: events})
 		}
 		switch line.Type {
+		case "meta":
+			tracks = len(line.Tracks)
 		case "chunk":
 			add(line.Events...)
 		case "event_part":
@@ -202,8 +222,5 @@ func (g *Grafana) Replay(t testing.TB, sessionID, save string) []ReplayChunk {
 			t.Errorf("replay stream of %s ended with an error: %s", sessionID, line.Message)
 		}
 	}
-	if save != "" {
-		_ = writeFile(save, raw.Bytes())
-	}
-	return chunks
+	return chunks, tracks
 }
