@@ -1,0 +1,65 @@
+// The replay page of the fidelity suite: rrweb's own Replayer (the version the panel plays with) on one
+// recording, paused where the test asks. Animations, transitions and the caret are turned off inside the
+// replayed document, so two replays of the same events paint the same pixels.
+import { Replayer } from 'rrweb';
+
+import 'rrweb/dist/style.css';
+
+const STILL = [
+  '*, *::before, *::after { animation: none !important; transition: none !important; caret-color: transparent !important; }',
+];
+
+async function main() {
+  const src = new URLSearchParams(window.location.search).get('src');
+  const events = await (await fetch(src)).json();
+  const replayer = new Replayer(events, {
+    root: document.getElementById('root'),
+    showWarning: false,
+    showDebug: false,
+    mouseTail: false,
+    insertStyleRules: STILL,
+  });
+  window.__replayer = replayer;
+  window.__ready = true;
+}
+
+/** Pauses at offset ms (from the first event) and resolves once the replayed document has painted. */
+window.__pauseAt = async (offset) => {
+  window.__replayer.pause(offset);
+  const doc = window.__replayer.iframe.contentDocument;
+  if (doc?.fonts) {
+    await doc.fonts.ready;
+  }
+  const imgs = doc ? [...doc.images].filter((i) => !i.complete) : [];
+  await Promise.all(imgs.map((i) => new Promise((r) => ((i.onload = r), (i.onerror = r), setTimeout(r, 1000)))));
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+};
+
+/** Boxes (in the replay iframe's coordinates) of the nodes with these ids, also inside nested frames. */
+window.__boxes = (ids) => {
+  const mirror = window.__replayer.getMirror();
+  const top = window.__replayer.iframe.contentWindow;
+  const boxes = [];
+  for (const id of ids) {
+    let node = mirror.getNode(id);
+    if (node && node.nodeType !== Node.ELEMENT_NODE) {
+      node = node.parentElement;
+    }
+    if (!node || !node.isConnected || !node.getBoundingClientRect) {
+      continue;
+    }
+    const r = node.getBoundingClientRect();
+    let { left, top: y } = r;
+    for (let w = node.ownerDocument.defaultView; w && w !== top && w.frameElement; w = w.parent) {
+      const f = w.frameElement.getBoundingClientRect();
+      left += f.left;
+      y += f.top;
+    }
+    if (r.width > 0 && r.height > 0) {
+      boxes.push({ id, x: left, y, w: r.width, h: r.height });
+    }
+  }
+  return boxes;
+};
+
+void main();
