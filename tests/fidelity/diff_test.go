@@ -69,7 +69,7 @@ func structuralDiff(sent, returned []json.RawMessage) ([]change, []eventMismatch
 			continue
 		}
 		d.learn(a)
-		d.walk("", a, b, context{})
+		d.walk("", a, b, where{})
 	}
 	return d.changes, d.mismatches
 }
@@ -127,14 +127,15 @@ func intOf(v any) int {
 	return 0
 }
 
-// context is where a value sits: the node it belongs to and the field.
-type context struct {
+// where is where a value sits: the node it belongs to and the field.
+type where struct {
 	node    int
 	field   string
+	attrMap bool // the value is a map of attribute name -> value
 	inInput bool // an input event's data (incremental source 5)
 }
 
-func (d *differ) walk(path string, a, b any, ctx context) {
+func (d *differ) walk(path string, a, b any, ctx where) {
 	switch av := a.(type) {
 	case map[string]any:
 		bv, ok := b.(map[string]any)
@@ -143,7 +144,7 @@ func (d *differ) walk(path string, a, b any, ctx context) {
 			return
 		}
 		// A serialized node or a mutation entry names the node its values belong to.
-		if id, ok := av["id"]; ok && ctx.field != "attributes" {
+		if id, ok := av["id"]; ok && !ctx.attrMap {
 			ctx.node = intOf(id)
 		}
 		if path == "" {
@@ -153,10 +154,14 @@ func (d *differ) walk(path string, a, b any, ctx context) {
 		}
 		for k, x := range av {
 			sub := ctx
+			sub.attrMap = false
 			switch {
-			case ctx.field == "attributes":
+			case ctx.attrMap:
 				sub.field = "attr:" + k
-			case k == "attributes" || k == "textContent" || k == "value" || k == "text":
+			case k == "attributes":
+				_, sub.attrMap = x.(map[string]any)
+				sub.field = k
+			case k == "textContent" || k == "value" || k == "text":
 				sub.field = k
 			}
 			y, ok := bv[k]
@@ -187,13 +192,13 @@ func (d *differ) walk(path string, a, b any, ctx context) {
 	}
 }
 
-func (d *differ) record(path string, ctx context, a, b any) {
+func (d *differ) record(path string, ctx where, a, b any) {
 	d.recordRule(path, ctx, a, b, "")
 }
 
 var stars = regexp.MustCompile(`\*+`)
 
-func (d *differ) recordRule(path string, ctx context, a, b any, rule string) {
+func (d *differ) recordRule(path string, ctx where, a, b any, rule string) {
 	info := d.nodes[ctx.node]
 	c := change{Event: d.event, Path: path, NodeID: ctx.node, Tag: info.tag, Field: ctx.field, Was: short(a), Now: short(b), Rule: rule}
 	if c.Field == "" {
@@ -258,13 +263,16 @@ func short(v any) string {
 func TestStructuralDiffNamesTheRuleOfEveryChange(t *testing.T) {
 	snap := `{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"input","attributes":{"value":"%s"},"childNodes":[]},{"type":2,"id":3,"tagName":"path","attributes":{"d":"%s"},"childNodes":[]},{"type":2,"id":4,"tagName":"textarea","attributes":{},"childNodes":[{"type":3,"id":5,"textContent":"%s"}]}]}}}`
 	input := `{"type":3,"timestamp":2,"data":{"source":5,"id":2,"text":"%s","isChecked":false}}`
+	mutation := `{"type":3,"timestamp":3,"data":{"source":0,"adds":[],"removes":[],"texts":[],"attributes":[{"id":2,"attributes":{"value":"%s"}},{"id":3,"attributes":{"d":"%s"}}]}}`
 	sent := []json.RawMessage{
 		json.RawMessage(fmt.Sprintf(snap, "hello", "M45.963171592376895 10", "dear bob")),
 		json.RawMessage(fmt.Sprintf(input, "hello!")),
+		json.RawMessage(fmt.Sprintf(mutation, "B14A/10", "M283.66666666666663 4")),
 	}
 	returned := []json.RawMessage{
 		json.RawMessage(fmt.Sprintf(snap, "*****", "M45.*************** 10", "********")),
 		json.RawMessage(fmt.Sprintf(input, "******")),
+		json.RawMessage(fmt.Sprintf(mutation, "*******", "M283.66666666666663 4")),
 	}
 	changes, mismatches := structuralDiff(sent, returned)
 	if len(mismatches) != 0 {
@@ -279,6 +287,7 @@ func TestStructuralDiffNamesTheRuleOfEveryChange(t *testing.T) {
 		"0 path attr:d":          ruleCardNumber + " false",
 		"0 textarea textContent": ruleMaskedInput + " true",
 		"1 input text":           ruleMaskedInput + " true",
+		"2 input attr:value":     ruleMaskedInput + " true",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("changes = %v\nwant %v", got, want)

@@ -28,7 +28,10 @@ const bundle = await build({
 const assets = Object.fromEntries(bundle.outputFiles.map((f) => [`/${path.basename(f.path)}`, f.contents]));
 const html =
   '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/replay-page.css">' +
-  '<style>html,body{margin:0;background:#fff}*,*::before,*::after{animation:none!important;transition:none!important}</style>' +
+  // The player's own cursor overlay is hidden: it is not the page, its position is checked with the events,
+  // and its translucent click circle composites over the page differently from run to run.
+  '<style>html,body{margin:0;background:#fff}*,*::before,*::after{animation:none!important;transition:none!important}' +
+  '.replayer-mouse{display:none!important}</style>' +
   '</head><body><div id="root"></div><script src="/replay-page.js"></script></body></html>';
 
 // Only this server is reachable: every other request (recorded pages' fonts, images, scripts) is aborted, the
@@ -65,6 +68,8 @@ async function newPage() {
   await page.route('**/*', (route) => (route.request().url().startsWith(origin + '/') ? route.continue() : route.abort()));
   page.on('pageerror', (e) => page.__errors.push(e.message));
   page.__errors = [];
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => window.__ready === true, null, { timeout: 30_000 });
   return page;
 }
 
@@ -86,17 +91,25 @@ function viewportOf(events) {
 async function open(page, src, viewport) {
   page.__errors = [];
   await page.setViewportSize({ width: viewport.width + 20, height: viewport.height + 20 });
-  await page.goto(`${origin}/?src=${encodeURIComponent(src)}`);
-  await page.waitForFunction(() => window.__ready === true, null, { timeout: 30_000 });
+  await page.evaluate((s) => window.__load(s), src);
 }
 
+/** Pauses the replay at offset and screenshots its iframe; `error` is what the Replayer threw, if anything. */
 async function shoot(page, offset) {
-  await page.evaluate((t) => window.__pauseAt(t), offset);
-  return page.locator('iframe').first().screenshot({ animations: 'disabled', caret: 'hide', timeout: 20_000 });
+  const state = await page.evaluate((t) => window.__pauseAt(t), offset);
+  if (state.hidden) {
+    // rrweb's Replayer shows its iframe once a meta event has sized it
+    throw new Error(`the Replayer shows nothing at ${offset} ms: its iframe is hidden (no meta event sized it)`);
+  }
+  const png = await page.locator('iframe').first().screenshot({ animations: 'disabled', caret: 'hide', timeout: 20_000 });
+  return { png, error: state.error };
 }
 
 /** Pixels that differ in any channel, outside the excluded boxes; a size mismatch counts every pixel. */
 function diff(a, b, boxes) {
+  if (a.equals(b)) {
+    return { pixels: 0, masked: 0 }; // Chromium encodes the same pixels to the same bytes
+  }
   const A = PNG.sync.read(a);
   const B = PNG.sync.read(b);
   if (A.width !== B.width || A.height !== B.height) {
@@ -151,27 +164,31 @@ try {
       await open(orig, `/events/${rec.name}/original`, viewport);
       await open(again, `/events/${rec.name}/original`, viewport);
       await open(back, `/events/${rec.name}/returned`, viewport);
+      let last;
       for (const offset of rec.checkpoints) {
-        const a = await shoot(orig, offset);
-        const a2 = await shoot(again, offset);
-        const b = await shoot(back, offset);
+        const [a, a2, b] = await Promise.all([shoot(orig, offset), shoot(again, offset), shoot(back, offset)]);
         const boxes = [...(await orig.evaluate((ids) => window.__boxes(ids), rec.maskedIds)), ...(await back.evaluate((ids) => window.__boxes(ids), rec.maskedIds))];
-        const sanity = diff(a, a2, []);
-        const d = diff(a, b, boxes);
-        const cp = { offset, pixels: d.pixels, maskedPixels: d.masked ?? 0, sanityPixels: sanity.pixels, boxes: boxes.length, colours: colours(a) };
+        const sanity = diff(a.png, a2.png, []);
+        const d = diff(a.png, b.png, boxes);
+        const cp = { offset, pixels: d.pixels, maskedPixels: d.masked ?? 0, sanityPixels: sanity.pixels, boxes: boxes.length };
         if (d.sizes) {
           cp.sizes = d.sizes;
         }
+        if (a.error || b.error) {
+          cp.replayerErrors = { original: a.error, returned: b.error };
+        }
         if (d.pixels > 0 || sanity.pixels > 0) {
           const base = path.join(artifacts, `${rec.name}@${offset}`);
-          writeFileSync(`${base}.original.png`, a);
-          writeFileSync(`${base}.original-again.png`, a2);
-          writeFileSync(`${base}.returned.png`, b);
+          writeFileSync(`${base}.original.png`, a.png);
+          writeFileSync(`${base}.original-again.png`, a2.png);
+          writeFileSync(`${base}.returned.png`, b.png);
         }
         r.checkpoints.push(cp);
+        last = b.png;
       }
-      // One screenshot of every recording is kept, to look at.
-      writeFileSync(path.join(artifacts, `${rec.name}.last.png`), await back.locator('iframe').first().screenshot());
+      // The last screenshot of every recording is kept, to look at, and must not be one flat colour.
+      writeFileSync(path.join(artifacts, `${rec.name}.last.png`), last);
+      r.colours = colours(last);
     } catch (e) {
       r.errors.push(String(e?.message ?? e).split('\n')[0]);
     }

@@ -9,8 +9,10 @@ const STILL = [
   '*, *::before, *::after { animation: none !important; transition: none !important; caret-color: transparent !important; }',
 ];
 
-async function main() {
-  const src = new URLSearchParams(window.location.search).get('src');
+/** Loads a recording into a new Replayer (the page is reused from recording to recording). */
+window.__load = async (src) => {
+  window.__replayer?.destroy();
+  document.getElementById('root').replaceChildren();
   const events = await (await fetch(src)).json();
   const replayer = new Replayer(events, {
     root: document.getElementById('root'),
@@ -20,12 +22,18 @@ async function main() {
     insertStyleRules: STILL,
   });
   window.__replayer = replayer;
-  window.__ready = true;
-}
+};
 
 /** Pauses at offset ms (from the first event) and resolves once the replayed document has painted. */
 window.__pauseAt = async (offset) => {
-  window.__replayer.pause(offset);
+  let error = '';
+  try {
+    window.__replayer.pause(offset);
+  } catch (e) {
+    // the Replayer gave up on an event (some rrweb test recordings are made to do that); the same happens to
+    // both replays, and what it painted is still compared
+    error = String(e?.message ?? e);
+  }
   const doc = window.__replayer.iframe.contentDocument;
   if (doc?.fonts) {
     await doc.fonts.ready;
@@ -33,6 +41,7 @@ window.__pauseAt = async (offset) => {
   const imgs = doc ? [...doc.images].filter((i) => !i.complete) : [];
   await Promise.all(imgs.map((i) => new Promise((r) => ((i.onload = r), (i.onerror = r), setTimeout(r, 1000)))));
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return { error, hidden: window.__replayer.iframe.style.display === 'none' };
 };
 
 /** Boxes (in the replay iframe's coordinates) of the nodes with these ids, also inside nested frames. */
@@ -62,4 +71,4 @@ window.__boxes = (ids) => {
   return boxes;
 };
 
-void main();
+window.__ready = true;
