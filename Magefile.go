@@ -80,6 +80,17 @@ func E2E() error {
 	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
 }
 
+// Fidelity sends every real recording (../shared/fixtures/rrweb and
+// tests/fidelity/testdata) through the collector, ClickHouse and the plugin's
+// replay stream, and compares what comes back with what was sent: values, and
+// rrweb Replayer renders in Chromium, pixel for pixel (tests/fidelity).
+func Fidelity() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-tags", "fidelity", "-count=1", "-v", "-timeout=15m", "-run", "TestRecordingsComeBackUnchanged", "./tests/fidelity")
+}
+
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
 func PanelHarness() error {
 	if err := ensureNodeModules(); err != nil {
@@ -90,13 +101,14 @@ func PanelHarness() error {
 
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
 // the frontend (typecheck, lint, jest, build, Chromium panel test) and the
-// recorder (build, Chromium tests). It runs all steps and fails if any failed.
+// recorder (build, Chromium tests), the end-to-end test and the fidelity suite.
+// It runs all steps and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
 	}
 	steps := []step{
-		{"go vet", append([]string{"go", "vet", "-tags", "e2e"}, goPackages...)},
+		{"go vet", append([]string{"go", "vet", "-tags", "e2e,fidelity"}, goPackages...)},
 		{"go test", append([]string{"go", "test", "-count=1", "-v", "-timeout=20m"}, goPackages...)},
 		{"frontend typecheck", []string{"npm", "run", "typecheck"}},
 		{"frontend lint", []string{"npm", "run", "lint"}},
@@ -107,6 +119,7 @@ func Test() error {
 		{"recorder build", []string{"npm", "run", "build", "-w", "recorder"}},
 		{"recorder (Chromium)", []string{"npm", "test", "-w", "recorder"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
+		{"fidelity (real recordings through the pipeline, Replayer pixels in Chromium)", []string{"go", "tool", "mage", "fidelity"}},
 	}
 	return runSteps(steps)
 }

@@ -40,6 +40,18 @@ window.__pauseAt = async (offset) => {
   }
   const imgs = doc ? [...doc.images].filter((i) => !i.complete) : [];
   await Promise.all(imgs.map((i) => new Promise((r) => ((i.onload = r), (i.onerror = r), setTimeout(r, 1000)))));
+  // A media element still loading shows the browser's spinning loader, whose angle depends on the clock: wait
+  // until every video/audio has settled (loaded or failed; external sources are blocked).
+  const media = doc ? [...doc.querySelectorAll('video, audio')] : [];
+  const settled = (m) => m.error || m.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA || m.networkState === HTMLMediaElement.NETWORK_NO_SOURCE;
+  for (let waited = 0; waited < 3000 && !media.every(settled); waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (media.some((m) => m.controls)) {
+    // the loader of media controls spins on its own clock (page CSS cannot stop it) and fades out a while after
+    // the element settled
+    await new Promise((r) => setTimeout(r, 1500));
+  }
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   return { error, hidden: window.__replayer.iframe.style.display === 'none' };
 };
