@@ -91,7 +91,9 @@ try {
   const events = await page.evaluate(() => window.__events);
   writeFileSync(out, JSON.stringify(events));
   const fulls = events.filter((e) => e.type === 2).length;
-  console.log(`recorded ${events.length} events (${fulls} full snapshots), ${(JSON.stringify(events).length / 1024).toFixed(0)} KB -> ${out}`);
+  console.log(
+    `recorded ${events.length} events (${fulls} full snapshots), ${(JSON.stringify(events).length / 1024).toFixed(0)} KB -> ${out}`
+  );
 } finally {
   await browser.close();
   server.close();

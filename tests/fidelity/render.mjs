@@ -60,12 +60,25 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--font-render-hinting=none'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--font-render-hinting=none',
+  ],
 });
 
 async function newPage() {
   const page = await browser.newPage({ viewport: { width: 800, height: 600 }, deviceScaleFactor: 1 });
-  await page.route('**/*', (route) => (route.request().url().startsWith(origin + '/') ? route.continue() : route.abort()));
+  await page.route('**/*', (route) =>
+    route
+      .request()
+      .url()
+      .startsWith(origin + '/')
+      ? route.continue()
+      : route.abort()
+  );
   page.on('pageerror', (e) => page.__errors.push(e.message));
   page.__errors = [];
   await page.goto(`${origin}/`);
@@ -101,7 +114,10 @@ async function shoot(page, offset) {
     // rrweb's Replayer shows its iframe once a meta event has sized it
     throw new Error(`the Replayer shows nothing at ${offset} ms: its iframe is hidden (no meta event sized it)`);
   }
-  const png = await page.locator('iframe').first().screenshot({ animations: 'disabled', caret: 'hide', timeout: 20_000 });
+  const png = await page
+    .locator('iframe')
+    .first()
+    .screenshot({ animations: 'disabled', caret: 'hide', timeout: 20_000 });
   return { png, error: state.error };
 }
 
@@ -113,7 +129,10 @@ function diff(a, b, boxes) {
   const A = PNG.sync.read(a);
   const B = PNG.sync.read(b);
   if (A.width !== B.width || A.height !== B.height) {
-    return { pixels: Math.max(A.width * A.height, B.width * B.height), sizes: `${A.width}x${A.height} vs ${B.width}x${B.height}` };
+    return {
+      pixels: Math.max(A.width * A.height, B.width * B.height),
+      sizes: `${A.width}x${A.height} vs ${B.width}x${B.height}`,
+    };
   }
   const skip = new Uint8Array(A.width * A.height);
   for (const bx of boxes) {
@@ -129,7 +148,11 @@ function diff(a, b, boxes) {
   let masked = 0;
   for (let p = 0; p < A.width * A.height; p++) {
     const i = p * 4;
-    const same = A.data[i] === B.data[i] && A.data[i + 1] === B.data[i + 1] && A.data[i + 2] === B.data[i + 2] && A.data[i + 3] === B.data[i + 3];
+    const same =
+      A.data[i] === B.data[i] &&
+      A.data[i + 1] === B.data[i + 1] &&
+      A.data[i + 2] === B.data[i + 2] &&
+      A.data[i + 3] === B.data[i + 3];
     if (!same) {
       if (skip[p]) {
         masked++;
@@ -167,10 +190,19 @@ try {
       let last;
       for (const offset of rec.checkpoints) {
         const [a, a2, b] = await Promise.all([shoot(orig, offset), shoot(again, offset), shoot(back, offset)]);
-        const boxes = [...(await orig.evaluate((ids) => window.__boxes(ids), rec.maskedIds)), ...(await back.evaluate((ids) => window.__boxes(ids), rec.maskedIds))];
+        const boxes = [
+          ...(await orig.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
+          ...(await back.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
+        ];
         const sanity = diff(a.png, a2.png, []);
         const d = diff(a.png, b.png, boxes);
-        const cp = { offset, pixels: d.pixels, maskedPixels: d.masked ?? 0, sanityPixels: sanity.pixels, boxes: boxes.length };
+        const cp = {
+          offset,
+          pixels: d.pixels,
+          maskedPixels: d.masked ?? 0,
+          sanityPixels: sanity.pixels,
+          boxes: boxes.length,
+        };
         if (d.sizes) {
           cp.sizes = d.sizes;
         }
@@ -195,7 +227,9 @@ try {
     r.pageErrors = { original: orig.__errors.slice(0, 5), returned: back.__errors.slice(0, 5) };
     r.ms = Date.now() - t0;
     results.push(r);
-    console.error(`rendered ${rec.name}: ${r.checkpoints.length} checkpoints in ${r.ms} ms${r.errors.length ? ' ' + r.errors[0] : ''}`);
+    console.error(
+      `rendered ${rec.name}: ${r.checkpoints.length} checkpoints in ${r.ms} ms${r.errors.length ? ' ' + r.errors[0] : ''}`
+    );
   }
 } finally {
   await browser.close();

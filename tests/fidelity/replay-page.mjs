@@ -43,7 +43,10 @@ window.__pauseAt = async (offset) => {
   // A media element still loading shows the browser's spinning loader, whose angle depends on the clock: wait
   // until every video/audio has settled (loaded or failed; external sources are blocked).
   const media = doc ? [...doc.querySelectorAll('video, audio')] : [];
-  const settled = (m) => m.error || m.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA || m.networkState === HTMLMediaElement.NETWORK_NO_SOURCE;
+  const settled = (m) =>
+    m.error ||
+    m.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA ||
+    m.networkState === HTMLMediaElement.NETWORK_NO_SOURCE;
   for (let waited = 0; waited < 3000 && !media.every(settled); waited += 50) {
     await new Promise((r) => setTimeout(r, 50));
   }

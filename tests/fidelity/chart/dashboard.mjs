@@ -60,12 +60,23 @@ function timeChart(host, title, series, color, width) {
   const card = el('section', { class: 'card' });
   card.append(el('h2', {}, title));
   host.append(card);
-  const svg = d3.select(card).append('svg').attr('width', width).attr('height', height).attr('viewBox', `0 0 ${width} ${height}`);
+  const svg = d3
+    .select(card)
+    .append('svg')
+    .attr('width', width)
+    .attr('height', height)
+    .attr('viewBox', `0 0 ${width} ${height}`);
   svg
     .append('g')
     .attr('class', 'grid')
     .attr('transform', `translate(${m.left},0)`)
-    .call(d3.axisLeft(y).ticks(5).tickSize(-(width - m.left - m.right)).tickFormat(''));
+    .call(
+      d3
+        .axisLeft(y)
+        .ticks(5)
+        .tickSize(-(width - m.left - m.right))
+        .tickFormat('')
+    );
   const area = d3
     .area()
     .digits(null)
@@ -80,7 +91,13 @@ function timeChart(host, title, series, color, width) {
     .y((p) => y(p.v))
     .curve(d3.curveMonotoneX);
   svg.append('path').attr('class', 'area').attr('fill', color).attr('fill-opacity', 0.18).attr('d', area(series));
-  svg.append('path').attr('class', 'line').attr('fill', 'none').attr('stroke', color).attr('stroke-width', 2).attr('d', line(series));
+  svg
+    .append('path')
+    .attr('class', 'line')
+    .attr('fill', 'none')
+    .attr('stroke', color)
+    .attr('stroke-width', 2)
+    .attr('d', line(series));
   svg
     .append('g')
     .attr('transform', `translate(0,${height - m.bottom})`)
@@ -95,11 +112,21 @@ function timeChart(host, title, series, color, width) {
     .attr('fill', color)
     .attr('cx', (p) => x(p.d))
     .attr('cy', (p) => y(p.v));
-  const guide = svg.append('line').attr('class', 'guide').attr('stroke', '#555').attr('stroke-dasharray', '3,3').attr('y1', m.top).attr('y2', height - m.bottom).attr('visibility', 'hidden');
+  const guide = svg
+    .append('line')
+    .attr('class', 'guide')
+    .attr('stroke', '#555')
+    .attr('stroke-dasharray', '3,3')
+    .attr('y1', m.top)
+    .attr('y2', height - m.bottom)
+    .attr('visibility', 'hidden');
   const tip = svg.append('text').attr('class', 'tip').attr('font-size', 11).attr('visibility', 'hidden');
   svg.on('mousemove', (ev) => {
     const [px] = d3.pointer(ev);
-    const i = Math.max(0, Math.min(series.length - 1, Math.round(((px - m.left) / (width - m.left - m.right)) * (series.length - 1))));
+    const i = Math.max(
+      0,
+      Math.min(series.length - 1, Math.round(((px - m.left) / (width - m.left - m.right)) * (series.length - 1)))
+    );
     const p = series[i];
     guide.attr('x1', x(p.d)).attr('x2', x(p.d)).attr('visibility', 'visible');
     tip
