@@ -22,6 +22,7 @@ var (
 	ErrBadDuration      = errors.New("duration must be positive")
 	ErrBadSize          = errors.New("size must be positive")
 	ErrBadSelector      = errors.New("invalid mask selector")
+	ErrBadPlaceholder   = privacy.ErrBadPlaceholder
 	ErrBadRateLimit     = errors.New("invalid rate limit")
 	ErrBadIngestKey     = errors.New("invalid ingest key")
 	ErrUnknownRuleKind  = rules.ErrUnknownRuleKind
@@ -185,6 +186,9 @@ func (c *Config) Validate() error {
 		if _, err := privacy.ParseSelector(s); err != nil {
 			errs = append(errs, fmt.Errorf("privacy.mask_selectors[%d]: %w: %v", i, ErrBadSelector, err))
 		}
+	}
+	if err := privacy.ValidatePlaceholder(c.Privacy.MaskPlaceholder); err != nil {
+		errs = append(errs, fmt.Errorf("privacy.mask_placeholder %q: %w", c.Privacy.MaskPlaceholder, err))
 	}
 	for name, rl := range map[string]RateLimit{"rate_limits.per_session": c.RateLimits.PerSession, "rate_limits.per_client": c.RateLimits.PerClient} {
 		if rl.Rate < 0 || (rl.Rate > 0 && rl.Burst < 1) {

@@ -48,7 +48,7 @@ func TestLoadConfigEveryOption(t *testing.T) {
 	if !cfg.CreateSchema || !cfg.ForwardReplayChunks || cfg.MaxChunkBytes != 33554432 {
 		t.Errorf("flags: %+v", cfg)
 	}
-	if !cfg.Privacy.MaskInputs || len(cfg.Privacy.DropAttributes) != 2 || len(cfg.Privacy.MaskSelectors) != 4 {
+	if !cfg.Privacy.MaskInputs || cfg.Privacy.MaskPlaceholder != "[masked]" || len(cfg.Privacy.DropAttributes) != 2 || len(cfg.Privacy.MaskSelectors) != 4 {
 		t.Errorf("privacy: %+v", cfg.Privacy)
 	}
 	if cfg.Sessions != (SessionsConfig{IdleTimeout: 10 * time.Minute, MaxSessions: 50000, DecisionCacheTTL: 2 * time.Second,
@@ -85,7 +85,7 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Privacy.MaskInputs || cfg.NetAddr.Endpoint != DefaultEndpoint {
+	if !cfg.Privacy.MaskInputs || cfg.Privacy.MaskPlaceholder != "******" || cfg.NetAddr.Endpoint != DefaultEndpoint {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }
@@ -123,6 +123,8 @@ func TestInvalidConfigNamesField(t *testing.T) {
 		{"empty session", func(c *Config) { c.Rules = []rules.Rule{{Name: "x", Session: &rules.SessionRule{}}} }, "rules[0].session", ErrEmptySessionRule},
 		{"sample ratio", func(c *Config) { c.Rules = []rules.Rule{{Name: "x", Sample: &ratio}} }, "rules[0].sample", ErrSampleRatio},
 		{"bad selector", func(c *Config) { c.Privacy.MaskSelectors = []string{"div > p"} }, "privacy.mask_selectors[0]", ErrBadSelector},
+		{"empty placeholder", func(c *Config) { c.Privacy.MaskPlaceholder = "" }, "privacy.mask_placeholder", ErrBadPlaceholder},
+		{"placeholder needing a JSON escape", func(c *Config) { c.Privacy.MaskPlaceholder = `**"**` }, "privacy.mask_placeholder", ErrBadPlaceholder},
 		{"idle", func(c *Config) { c.Sessions.IdleTimeout = 0 }, "sessions.idle_timeout", ErrBadDuration},
 	}
 	for _, tc := range cases {

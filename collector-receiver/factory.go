@@ -57,7 +57,7 @@ func createDefaultConfig() component.Config {
 			// browsers' own addresses.
 			PerClient: RateLimit{Rate: 0, Burst: 400},
 		},
-		Privacy: privacy.Config{MaskInputs: true},
+		Privacy: privacy.Config{MaskInputs: true, MaskPlaceholder: privacy.DefaultPlaceholder},
 		Sessions: SessionsConfig{
 			IdleTimeout:      30 * time.Minute,
 			MaxSessions:      100000,

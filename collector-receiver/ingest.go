@@ -385,9 +385,8 @@ func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, ps *privacy.State,
 		return nil, rrweb.Stats{}, 0, fmt.Errorf("chunk has %d rrweb events, over max_chunk_events (%d): send smaller chunks", len(c.Events), cfg.MaxChunkEvents)
 	}
 	lock.Lock()
-	m.Apply(c, ps)
+	m.Apply(c, ps) // input masking and card numbers
 	lock.Unlock()
-	privacy.MaskCards(c)
 	stats := rrweb.Summarize(c)
 	if data, err = c.Encode(); err != nil {
 		return nil, rrweb.Stats{}, 0, err

@@ -28,6 +28,9 @@ export interface RecorderOptions {
   // --- privacy ---
   /** Mask the value of every input/textarea/select (rrweb maskAllInputs). Default true. Passwords are always masked. */
   maskAllInputs?: boolean;
+  /** What a masked input value becomes, whatever its length (rrweb maskInputFn), so a replay reveals neither the
+   * value nor its length; an empty value stays empty. Default `******`, the receiver's `privacy.mask_placeholder`. */
+  maskPlaceholder?: string;
   /** Replace every text node by `*` (mask-all-text mode). Default false. */
   maskAllText?: boolean;
   /** CSS selector of elements whose text is masked. */
@@ -105,6 +108,7 @@ export const DEFAULTS = {
   recordConsole: false,
   recordCanvas: false,
   maskAllInputs: true,
+  maskPlaceholder: '******',
   maskAllText: false,
   maskTextClass: 'sr-mask',
   blockClass: 'sr-block',

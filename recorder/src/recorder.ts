@@ -1,6 +1,6 @@
 import { record } from '@rrweb/record';
 import { Compressor, type Encoded } from './compress';
-import { resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
+import { DEFAULTS, resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
 import { browserResource, kvs, logRecord, logsRequest, type OtlpKeyValue, type OtlpLogRecord } from './otlp';
 import {
   installBaggagePatch,
@@ -108,11 +108,14 @@ export class Recorder {
     this.chunkPrev = this.session.current.prev;
     const block = ['iframe', o.blockSelector].filter(Boolean).join(',');
     const maskText = o.maskAllText ? '*' : o.maskTextSelector;
+    // a fixed-length placeholder: rrweb's default keeps one '*' per character
+    const placeholder = o.maskPlaceholder || DEFAULTS.maskPlaceholder;
     this.stopRecord = record({
       emit: (e: any) => this.onEvent(e as RRWebEvent),
       checkoutEveryNms: o.checkoutEveryMs,
       maskAllInputs: o.maskAllInputs,
       maskInputOptions: { password: true },
+      maskInputFn: (text: string) => (text ? placeholder : text),
       blockSelector: block,
       blockClass: o.blockClass,
       ignoreClass: o.ignoreClass,

@@ -30,6 +30,7 @@ function scriptTag(q) {
     'data-strip-query-string': q.get('strip') || '',
     'data-record-console': 'true',
     'data-max-buffered-events': q.get('maxbuf') || '',
+    'data-mask-placeholder': q.get('placeholder') || '',
   };
   const a = Object.entries(attrs)
     .filter(([, v]) => v !== '')

@@ -5,67 +5,108 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"strconv"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 )
 
-// MaskCards records edits that mask every credit-card-like number inside
-// the JSON strings of a chunk: 13 to 19 digits, optionally grouped by single
-// spaces or dashes, passing the Luhn check. Digits become '*', so lengths
-// and the JSON stay valid. Numbers outside strings (timestamps, ids) are
-// left alone. It returns how many numbers it found.
-func MaskCards(chunk *rrweb.Chunk) int {
+// sourceLog is rrweb 1's console plugin, an incremental source (11) with a
+// payload of console arguments.
+const sourceLog = 11
+
+// cardsIn masks the card numbers in every string (keys included) of the
+// value at tok: a custom event's or a plugin's payload.
+func (w *walker) cardsIn(tok int) {
+	if w.tp.Kind(tok) == jsontape.Invalid {
+		return
+	}
+	for i := tok; i < w.tp.Next(tok); i++ {
+		if w.tp.Tokens[i].Kind == jsontape.String {
+			w.n += maskCardsInString(w.c, i)
+		}
+	}
+}
+
+// cards masks the card numbers in the text or value at tok: a string, or a
+// number (a recorder may write a typed value as one).
+func (w *walker) cards(tok int) {
+	switch w.tp.Kind(tok) {
+	case jsontape.String:
+		w.n += maskCardsInString(w.c, tok)
+	case jsontape.Number:
+		raw := w.tp.Raw(tok)
+		if len(raw) < 13 || !hasDigitRun(string(raw)) {
+			return
+		}
+		b := bytes.Clone(raw)
+		if scrubRaw(b) > 0 {
+			w.c.Replace(tok, append(append([]byte{'"'}, b...), '"'))
+			w.n++
+		}
+	}
+}
+
+// maskCardsInString records edits that mask every card number in string
+// token i of the chunk (see cardAt): its digits become '*', so separators
+// and the JSON stay valid. It returns how many numbers it found.
+func maskCardsInString(chunk *rrweb.Chunk, i int) int {
 	tp := &chunk.Tape
+	t := &tp.Tokens[i]
+	if t.End-t.Start < 15 { // 13 digits and the quotes
+		return 0
+	}
+	start := int(t.Start) + 1
+	s := tp.Data[start : t.End-1]
+	if t.Escaped && escapesCardByte(s) {
+		// digits or separators may be written as \u escapes: look at the
+		// decoded text and rewrite the whole string when it holds a card
+		if text, ok := tp.Str(i); ok && hasDigitRun(text) {
+			b := []byte(text)
+			if found := scrubRaw(b); found > 0 {
+				quoted, _ := json.Marshal(string(b))
+				chunk.Replace(i, quoted)
+				return found
+			}
+		}
+		return 0
+	}
 	n := 0
-	for i := range tp.Tokens {
-		t := &tp.Tokens[i]
-		if t.Kind != jsontape.String || t.End-t.Start < 15 { // 13 digits and the quotes
-			continue
-		}
-		start := int(t.Start) + 1
-		s := tp.Data[start : t.End-1]
-		if t.Escaped && escapesCardByte(s) {
-			// digits or separators may be written as \u escapes: look at the
-			// decoded text and rewrite the whole string when it holds a card
-			if text, ok := tp.Str(i); ok && hasDigitRun(text) {
-				b := []byte(text)
-				if found := scrubRaw(b); found > 0 {
-					quoted, _ := json.Marshal(string(b))
-					chunk.Replace(i, quoted)
-					n += found
-				}
-			}
-			continue
-		}
-		escEnd := -1 // where the last \n, \t, ... escape ended: a word boundary
-		for j := 0; j < len(s); j++ {
-			for j+8 <= len(s) {
-				if m := digitOrEscape(binary.LittleEndian.Uint64(s[j:])); m != 0 {
-					j += bits.TrailingZeros64(m) >> 3
-					break
-				}
-				j += 8
-			}
-			if j >= len(s) {
+	escEnd := -1 // where the last \n, \t, ... escape ended: a word boundary
+	for j := 0; j < len(s); j++ {
+		for j+8 <= len(s) {
+			if m := digitOrEscape(binary.LittleEndian.Uint64(s[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
 				break
 			}
-			switch c := s[j]; {
-			case c == '\\':
-				j++ // skip the escaped byte
-				if j < len(s) && s[j] != 'u' {
+			j += 8
+		}
+		if j >= len(s) {
+			break
+		}
+		switch c := s[j]; {
+		case c == '\\':
+			j++ // skip the escaped byte
+			if j+4 < len(s) && s[j] == 'u' {
+				// \uXXXX: its hex digits are no text; the character it
+				// writes glues like the same character unescaped
+				r, _ := strconv.ParseUint(string(s[j+1:j+5]), 16, 32)
+				j += 4
+				if r >= 0x80 || !isWord(byte(r)) {
 					escEnd = j + 1
 				}
-			case c >= '0' && c <= '9':
-				last, card := cardAt(s, j, j == escEnd)
-				if card {
-					masked := bytes.Clone(s[j : last+1])
-					maskDigits(masked)
-					chunk.Edit(start+j, start+last+1, masked)
-					n++
-				}
-				j = last
+			} else if j < len(s) {
+				escEnd = j + 1
 			}
+		case c >= '0' && c <= '9':
+			last, card := cardAt(s, j, j == escEnd)
+			if card {
+				masked := bytes.Clone(s[j : last+1])
+				maskDigits(masked)
+				chunk.Edit(start+j, start+last+1, masked)
+				n++
+			}
+			j = last
 		}
 	}
 	return n
@@ -118,7 +159,8 @@ func digitOrEscape(w uint64) uint64 {
 	return ((s-ones)&^s | digit) & highs
 }
 
-// ScrubCardsString is ScrubCards for plain text (not JSON).
+// ScrubCardsString masks the card numbers of plain text (not JSON), by the
+// rule of the chunks: timeline marker details.
 func ScrubCardsString(s string) string {
 	if !hasDigitRun(s) {
 		return s
@@ -130,7 +172,7 @@ func ScrubCardsString(s string) string {
 	return string(b)
 }
 
-// scrubRaw is ScrubCards over text that is entirely string content.
+// scrubRaw masks the card numbers of text that is entirely string content.
 func scrubRaw(b []byte) int {
 	n := 0
 	for i := 0; i < len(b); i++ {
@@ -148,21 +190,29 @@ func scrubRaw(b []byte) int {
 }
 
 // cardAt looks at the digit run starting at b[i] and reports whether it is
-// a card number (13 to 19 digits passing Luhn, not part of a longer word;
-// boundary says the byte before i ends a JSON escape such as \n, so it does
-// not glue). It returns the index of the run's last byte, for the caller's
-// loop.
+// a card number: 13 to 19 digits (single spaces or dashes between groups)
+// passing Luhn and standing alone. Not one: a run glued to a word (letters,
+// digits, '_': an identifier such as abc4111111111111111), the decimal part
+// of a number (45.963171592376895, a coordinate) or its integer part
+// (4111111111111111.5). boundary says the byte before i ends a JSON escape
+// such as \n, so it does not glue. It returns the index of the run's last
+// byte, for the caller's loop.
 func cardAt(b []byte, i int, boundary bool) (last int, card bool) {
-	// a candidate must not continue a longer run of digits/letters
-	if i > 0 && !boundary && isAlnum(b[i-1]) {
-		for i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
+	if i > 0 && !boundary && (isWord(b[i-1]) || (b[i-1] == '.' && i > 1 && isDigit(b[i-2]))) {
+		// skip the glued digits only: a card after a separator still counts
+		for i+1 < len(b) && isDigit(b[i+1]) {
 			i++
 		}
 		return i, false
 	}
 	end, digits := run(b, i)
-	card = digits >= 13 && digits <= 19 && (end >= len(b) || !isAlnum(b[end])) && luhn(b[i:end])
-	return end - 1, card
+	if digits < 13 || digits > 19 {
+		return end - 1, false
+	}
+	if end < len(b) && (isWord(b[end]) || (b[end] == '.' && end+1 < len(b) && isDigit(b[end+1]))) {
+		return end - 1, false
+	}
+	return end - 1, luhn(b[i:end])
 }
 
 func maskDigits(b []byte) {
@@ -208,8 +258,13 @@ func run(b []byte, i int) (end, digits int) {
 	return end, digits
 }
 
-func isAlnum(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isWord: bytes that glue a digit run into an identifier or a longer number.
+// Other bytes (punctuation, spaces, non-ASCII such as a no-break space) are
+// boundaries: "card:4111..." and "№4111..." are cards.
+func isWord(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
 }
 
 func luhn(b []byte) bool {

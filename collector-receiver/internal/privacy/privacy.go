@@ -1,16 +1,22 @@
 // Package privacy enforces masking on the server, whatever the recorder did:
-// typed input text and input/textarea/select values are replaced by '*' of
-// the same length, password inputs are always masked, elements matched by
-// attribute selectors have their text and values masked, configured DOM
-// attributes are dropped, and credit-card-like numbers (13-19 digits passing
-// Luhn) are masked anywhere in a string.
+// typed input text and input/textarea/select values are replaced by a
+// fixed-length placeholder (so neither a value nor its length is stored),
+// password inputs are always masked, elements matched by attribute selectors
+// have their text and values masked, configured DOM attributes are dropped,
+// and credit-card-like numbers (13-19 digits passing Luhn, standing alone)
+// are masked where people's text lives: text nodes, input values and events,
+// the attributes that carry user text, custom and plugin event payloads.
+// Geometry and styling (SVG coordinates, style attributes, CSS) are never
+// rewritten: a replay must not show what never happened.
 package privacy
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
@@ -28,6 +34,31 @@ type Config struct {
 	// descendants. Attribute-based: `.class`, `#id`, `[attr]`, `[attr=value]`,
 	// optionally prefixed by a tag name (`input.secret`, `div[data-private]`).
 	MaskSelectors []string `mapstructure:"mask_selectors"`
+	// MaskPlaceholder replaces every masked input value and typed text,
+	// whatever its length (default DefaultPlaceholder, as the recorder).
+	MaskPlaceholder string `mapstructure:"mask_placeholder"`
+}
+
+// DefaultPlaceholder is what a masked input value becomes, on the server and
+// in the recorder (recorder/src/options.ts), like Grafana Faro's.
+const DefaultPlaceholder = "******"
+
+// ErrBadPlaceholder: a mask placeholder must be short visible text that is
+// written into JSON as is.
+var ErrBadPlaceholder = errors.New("mask placeholder must be 1-64 bytes of UTF-8 text without quotes, backslashes or control characters")
+
+// ValidatePlaceholder checks a mask placeholder. Asking for text that needs
+// no JSON escape lets the masker splice it into chunks byte for byte.
+func ValidatePlaceholder(p string) error {
+	if p == "" || len(p) > 64 || !utf8.ValidString(p) || strings.TrimSpace(p) == "" {
+		return ErrBadPlaceholder
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r == 0x2028 || r == 0x2029 {
+			return ErrBadPlaceholder
+		}
+	}
+	return nil
 }
 
 // Selector is one compiled mask selector.
@@ -108,12 +139,21 @@ type Masker struct {
 	// tags are the element names masking decisions look at (form fields,
 	// script/style, selector tags); other elements read as "".
 	tags map[string]string
+	// placeholder is the JSON string a masked value becomes.
+	placeholder []byte
 }
 
-// New compiles cfg.
+// New compiles cfg. An empty MaskPlaceholder means DefaultPlaceholder.
 func New(cfg Config) (*Masker, error) {
 	m := &Masker{cfg: cfg, drop: map[string]bool{}, tags: map[string]string{}}
-	for _, t := range []string{"input", "textarea", "select", "script", "style"} {
+	if cfg.MaskPlaceholder == "" {
+		cfg.MaskPlaceholder = DefaultPlaceholder
+	}
+	if err := ValidatePlaceholder(cfg.MaskPlaceholder); err != nil {
+		return nil, fmt.Errorf("%w: %q", err, cfg.MaskPlaceholder)
+	}
+	m.placeholder = []byte(`"` + cfg.MaskPlaceholder + `"`)
+	for _, t := range []string{"input", "textarea", "select", "script", "style", "progress", "meter", "li", "option", "button", "data", "param", "output"} {
 		m.tags[t] = t
 	}
 	for _, s := range cfg.MaskSelectors {
@@ -135,28 +175,66 @@ func New(cfg Config) (*Masker, error) {
 // DropsAttribute reports whether key is configured to be dropped.
 func (m *Masker) DropsAttribute(key string) bool { return m.drop[strings.ToLower(key)] }
 
-// State is what masking remembers about one tab between chunks: the node ids
-// whose input must be masked (password inputs, textarea text, masked subtrees).
+// State is what masking remembers about one tab between chunks, by node id:
+// the elements whose input is masked (password inputs, masked textareas,
+// masked subtrees) and the text nodes holding a masked value or masked text;
+// apart from them, so that a page's many elements can never crowd those out,
+// the <style>/<script> elements and text nodes (whose later text changes are
+// code, not people's text) and the elements whose value attribute is not an
+// input value (a progress bar's, a button's label).
 type State struct {
-	Sensitive map[int64]struct{}
+	nodes map[int64]nodeKind
+	page  map[int64]nodeKind
 }
 
-// maxSensitive bounds State.
-const maxSensitive = 50000
+// nodeKind is what State knows about a node (bits).
+type nodeKind uint8
 
-func (st *State) add(id int64) {
-	if st.Sensitive == nil {
-		st.Sensitive = map[int64]struct{}{}
+const (
+	// kindMasked: input to this element is masked, and so is its subtree.
+	kindMasked nodeKind = 1 << iota
+	// kindTextarea: a masked textarea; its text children are its value.
+	kindTextarea
+	// kindFieldText: a text node holding a masked textarea's value.
+	kindFieldText
+	// kindMaskedText: a text node inside a masked subtree.
+	kindMaskedText
+	// kindCode: a <style> or <script> element or one of its text nodes.
+	kindCode
+	// kindPageValue: an element whose value attribute the page sets and
+	// shows (progress, meter, li, option, button, input type=submit...).
+	kindPageValue
+)
+
+// pageKinds are kept in State.page.
+const pageKinds = kindCode | kindPageValue
+
+// maxSensitive and maxPage bound State. Past maxPage, style text changes are
+// looked at for card numbers and value changes are masked: both err on the
+// side of privacy.
+const (
+	maxSensitive = 50000
+	maxPage      = 20000
+)
+
+func (st *State) add(id int64, k nodeKind) {
+	m, limit := &st.nodes, maxSensitive
+	if k&pageKinds != 0 {
+		m, limit = &st.page, maxPage
 	}
-	if len(st.Sensitive) < maxSensitive {
-		st.Sensitive[id] = struct{}{}
+	if *m == nil {
+		*m = map[int64]nodeKind{}
+	}
+	if old, ok := (*m)[id]; ok {
+		(*m)[id] = old | k
+	} else if len(*m) < limit {
+		(*m)[id] = k
 	}
 }
 
-func (st *State) has(id int64) bool {
-	_, ok := st.Sensitive[id]
-	return ok
-}
+func (st *State) kind(id int64) nodeKind { return st.nodes[id] | st.page[id] }
+
+func (st *State) has(id int64) bool { return st.kind(id)&kindMasked != 0 }
 
 // Result counts what was masked.
 type Result struct {
@@ -176,18 +254,24 @@ func (m *Masker) Apply(c *rrweb.Chunk, st *State) Result {
 		w.each(e.Obj, "data", func(data int) {
 			switch e.Type {
 			case rrweb.TypeFullSnapshot:
-				w.each(data, "node", func(node int) { w.node(node, false, "") })
+				w.each(data, "node", func(node int) { w.node(node, false, parent{}) })
 			case rrweb.TypeIncremental:
 				w.each(data, "source", func(src int) {
 					switch source, _ := w.tp.Int(src); source {
 					case rrweb.SourceInput:
-						if m.cfg.MaskInputs || w.sensitive(data) {
-							w.each(data, "text", func(t int) { w.mask(t, false) })
-						}
+						masked := m.cfg.MaskInputs || w.sensitive(data)
+						// cards are masked in typed text whatever mask_inputs says
+						w.each(data, "text", func(t int) { w.value(t, masked) })
 					case rrweb.SourceMutation:
 						w.mutation(data)
+					case sourceLog:
+						w.cardsIn(data)
 					}
 				})
+			case rrweb.TypeCustom, rrweb.TypePlugin:
+				// payloads of custom events, console and network plugins:
+				// not rendered, and they may carry what a user typed
+				w.cardsIn(data)
 			}
 		})
 	}
@@ -252,8 +336,11 @@ func (w *walker) sensitive(obj int) bool {
 }
 
 // markSensitive remembers every "id" of obj as a node whose input is masked.
-func (w *walker) markSensitive(obj int) {
-	w.each(obj, "id", func(id int) { w.st.add(w.id(id)) })
+func (w *walker) markSensitive(obj int) { w.mark(obj, kindMasked) }
+
+// mark remembers every "id" of obj as a node of kind k.
+func (w *walker) mark(obj int, k nodeKind) {
+	w.each(obj, "id", func(id int) { w.st.add(w.id(id), k) })
 }
 
 // Get implements Attributes over w.attrs, dropped ones included: names
@@ -325,19 +412,53 @@ func (w *walker) readAttrs(obj int) {
 	})
 }
 
-// maskAttrs masks the kept attributes named in names.
-func (w *walker) maskAttrs(names ...string) {
+// userAttrs masks the kept attributes named in masked by the placeholder,
+// and card numbers in the other attributes that carry people's text.
+func (w *walker) userAttrs(masked []string) {
 	for i, k := range w.attrs {
-		if w.dropped[i] {
+		if w.dropped[i] || !w.userText(k) {
 			continue
 		}
-		for _, name := range names {
-			if w.keyIs(k, name) {
-				w.mask(k+1, false)
-			}
-		}
+		w.value(k+1, slices.ContainsFunc(masked, func(name string) bool { return w.keyIs(k, name) }))
 	}
 }
+
+// userText reports whether attribute key k carries people's text (see
+// userTextAttrs). It is asked for every attribute of every element: the
+// key's length picks the one to three names it can be.
+func (w *walker) userText(k int) bool {
+	t := &w.tp.Tokens[k]
+	n := int(t.End - t.Start - 2)
+	if t.Escaped {
+		n = len(w.lowerKey(k))
+	}
+	if n >= len(userTextByLen) {
+		return false
+	}
+	for _, name := range userTextByLen[n] {
+		if w.keyIs(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// userTextByLen is userTextAttrs by name length.
+var userTextByLen = func() [][]string {
+	by := make([][]string, 21)
+	for _, a := range userTextAttrs {
+		by[len(a)] = append(by[len(a)], a)
+	}
+	return by
+}()
+
+// userTextAttrs are the attributes whose values are text people read or
+// typed; card numbers are looked for there. Everything else of an element
+// (geometry such as d, points, x, y, width, transform, viewBox; style; URLs
+// in href and src; ids, classes and data-* set by the page's code) is never
+// rewritten: it is what makes the page look as it did.
+var userTextAttrs = []string{"value", "title", "alt", "placeholder", "label", "content",
+	"aria-label", "aria-description", "aria-valuetext", "aria-placeholder", "aria-roledescription"}
 
 func (w *walker) id(tok int) int64 {
 	if f, ok := w.tp.Float(tok); ok {
@@ -346,36 +467,58 @@ func (w *walker) id(tok int) int64 {
 	return -1
 }
 
-// mask replaces a string value (or a number, which could be a typed card
-// number) by '*' per character; text keeps its whitespace for the layout.
-// Empty, blank text and already masked values are left alone.
-func (w *walker) mask(tok int, text bool) {
+// value masks an input value or typed text: by the placeholder when masked
+// (a string, or a number, which could be a typed card number), else only
+// the card numbers in it. An empty value stays empty.
+func (w *walker) value(tok int, masked bool) {
 	tp := w.tp
+	if !masked {
+		w.cards(tok)
+		return
+	}
 	switch tp.Kind(tok) {
 	case jsontape.String:
 		raw := tp.Raw(tok)
-		if len(raw) == 2 || allStars(raw[1:len(raw)-1]) {
+		if len(raw) == 2 || string(raw) == string(w.m.placeholder) {
 			return
 		}
-		if !text {
-			w.c.Replace(tok, quotedStars(tp.RuneCount(tok)))
-			w.n++
-			return
-		}
-		s, _ := tp.Str(tok)
-		if strings.TrimSpace(s) == "" {
-			return
-		}
-		w.c.Replace(tok, maskText(s))
-		w.n++
 	case jsontape.Number:
-		w.c.Replace(tok, quotedStars(len(tp.Raw(tok))))
-		w.n++
+	default:
+		return
 	}
+	w.c.Replace(tok, w.m.placeholder)
+	w.n++
+}
+
+// text masks a text node's text: '*' for every character but whitespace,
+// kept for the layout, when masked; else only the card numbers in it. Blank
+// text is left alone.
+func (w *walker) text(tok int, masked bool) {
+	if !masked {
+		w.cards(tok)
+		return
+	}
+	if w.tp.Kind(tok) != jsontape.String {
+		return
+	}
+	s, _ := w.tp.Str(tok)
+	if strings.TrimSpace(s) == "" || allStars([]byte(s)) {
+		return
+	}
+	w.c.Replace(tok, maskText(s))
+	w.n++
+}
+
+// parent is what a node's masking needs to know of its parent element.
+type parent struct {
+	tag string // lower-cased, when masking cares about it (see Masker.tags)
+	// field: the parent is a textarea whose value is masked, so its text
+	// children are that value
+	field bool
 }
 
 // node masks one serialised DOM node and its children.
-func (w *walker) node(node int, masked bool, parentTag string) {
+func (w *walker) node(node int, masked bool, par parent) {
 	tp, m := w.tp, w.m
 	if tp.Kind(node) != jsontape.Object {
 		return
@@ -403,40 +546,69 @@ func (w *walker) node(node int, masked bool, parentTag string) {
 		inputType, _ := w.Get("type")
 		inputType = strings.ToLower(inputType)
 		password := (tag == "input" && inputType == "password") || (isField && SensitiveField(w))
-		if password || (tag == "textarea" && (m.cfg.MaskInputs || masked)) {
+		fieldMasked := isField && (m.cfg.MaskInputs || masked || password)
+		if password || (tag == "textarea" && fieldMasked) {
 			w.markSensitive(node)
+		}
+		if tag == "textarea" && fieldMasked {
+			w.mark(node, kindTextarea)
+		}
+		if tag == "style" || tag == "script" {
+			w.mark(node, kindCode)
 		}
 		button := tag == "input" && (inputType == "submit" || inputType == "button" || inputType == "reset")
+		if !masked && !password && (button || pageValueTags[tag]) {
+			w.mark(node, kindPageValue)
+		}
 		switch {
-		case isField && !button && (m.cfg.MaskInputs || masked || password):
-			w.maskAttrs("value")
+		case fieldMasked && !button:
+			w.userAttrs(valueAttr)
 		case masked && !isField:
-			w.maskAttrs(maskedAttrs...)
+			w.userAttrs(maskedAttrs)
+		default:
+			w.userAttrs(nil)
 		}
-		w.children(node, masked, tag)
+		w.children(node, masked, parent{tag: tag, field: tag == "textarea" && fieldMasked})
 	case 3: // text
-		if parentTag == "textarea" && (m.cfg.MaskInputs || masked) {
-			w.markSensitive(node)
-			masked = true
+		if par.tag == "style" || par.tag == "script" || tp.Kind(tp.Member(node, "isStyle")) == jsontape.True {
+			// CSS or code: never people's text
+			w.mark(node, kindCode)
+			return
 		}
-		if masked && parentTag != "script" && parentTag != "style" {
-			w.each(node, "textcontent", func(t int) { w.mask(t, true) })
+		if par.field {
+			// a textarea's value
+			w.mark(node, kindMasked|kindFieldText)
+			w.each(node, "textcontent", func(t int) { w.value(t, true) })
+			return
 		}
+		if masked {
+			w.mark(node, kindMaskedText)
+		}
+		w.each(node, "textcontent", func(t int) { w.text(t, masked) })
+	case 4, 5: // CDATA, comment
+		w.each(node, "textcontent", func(t int) { w.text(t, masked) })
 	default:
-		w.children(node, masked, parentTag)
+		w.children(node, masked, par)
 	}
 }
 
-// maskedAttrs are the attributes that show text of a masked element.
-var maskedAttrs = []string{"value", "title", "alt", "placeholder", "aria-label"}
+// pageValueTags are elements whose value attribute is the page's, not
+// something typed (a bar's level, a list number, an option's or button's).
+var pageValueTags = map[string]bool{"progress": true, "meter": true, "li": true, "option": true, "button": true, "data": true, "param": true, "output": true}
 
-func (w *walker) children(node int, masked bool, tag string) {
+// valueAttr is the attribute holding a form field's value.
+var valueAttr = []string{"value"}
+
+// maskedAttrs are the attributes that show text of a masked element.
+var maskedAttrs = []string{"value", "title", "alt", "placeholder", "aria-label", "aria-description", "aria-valuetext", "aria-placeholder", "label"}
+
+func (w *walker) children(node int, masked bool, par parent) {
 	w.each(node, "childnodes", func(kids int) {
 		if w.tp.Kind(kids) != jsontape.Array {
 			return
 		}
 		for k := kids + 1; k < w.tp.Next(kids); k = w.tp.Next(k) {
-			w.node(k, masked, tag)
+			w.node(k, masked, par)
 		}
 	})
 }
@@ -457,22 +629,37 @@ func (w *walker) mutation(data int) {
 		})
 	}
 	elements("adds", func(add int) {
-		parentMasked := false
-		w.each(add, "parentid", func(p int) { parentMasked = parentMasked || w.st.has(w.id(p)) })
-		w.each(add, "node", func(node int) { w.node(node, parentMasked, "") })
+		var pk nodeKind
+		w.each(add, "parentid", func(p int) { pk |= w.st.kind(w.id(p)) })
+		par := parent{field: pk&kindTextarea != 0}
+		if pk&kindCode != 0 {
+			par.tag = "style"
+		}
+		w.each(add, "node", func(node int) { w.node(node, pk&kindMasked != 0, par) })
 	})
 	elements("attributes", func(change int) {
 		w.readAttrs(change)
 		if SensitiveField(w) {
 			w.markSensitive(change)
 		}
-		if w.m.cfg.MaskInputs || w.sensitive(change) {
-			w.maskAttrs("value")
+		var k nodeKind
+		w.each(change, "id", func(id int) { k |= w.st.kind(w.id(id)) })
+		if (w.m.cfg.MaskInputs && k&kindPageValue == 0) || k&kindMasked != 0 {
+			w.userAttrs(valueAttr)
+		} else {
+			w.userAttrs(nil)
 		}
 	})
 	elements("texts", func(change int) {
-		if w.sensitive(change) {
-			w.each(change, "value", func(v int) { w.mask(v, true) })
+		var k nodeKind
+		w.each(change, "id", func(id int) { k |= w.st.kind(w.id(id)) })
+		switch {
+		case k&kindFieldText != 0:
+			w.each(change, "value", func(v int) { w.value(v, true) })
+		case k&(kindMasked|kindMaskedText) != 0:
+			w.each(change, "value", func(v int) { w.text(v, true) })
+		case k&kindCode == 0:
+			w.each(change, "value", func(v int) { w.text(v, false) })
 		}
 	})
 }
@@ -514,16 +701,6 @@ func SensitiveField(attrs Attributes) bool {
 		}
 	}
 	return false
-}
-
-// quotedStars is a JSON string of n '*'.
-func quotedStars(n int) []byte {
-	b := make([]byte, n+2)
-	for i := range b {
-		b[i] = '*'
-	}
-	b[0], b[n+1] = '"', '"'
-	return b
 }
 
 // maskText is s as a JSON string where everything but whitespace (kept for

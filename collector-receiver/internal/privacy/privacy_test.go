@@ -2,6 +2,9 @@ package privacy
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,7 +23,6 @@ func apply(t *testing.T, cfg Config, chunk string, st *State) string {
 		t.Fatal(err)
 	}
 	m.Apply(c, st)
-	MaskCards(c)
 	out, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +53,8 @@ func TestMaskInputsOn(t *testing.T) {
 			t.Errorf("%q survived: %s", s, out)
 		}
 	}
-	if !strings.Contains(out, `"************"`) || !strings.Contains(out, `"Buy"`) {
-		t.Errorf("same-length masking / submit label: %s", out)
+	if strings.Contains(out, `"************"`) || !strings.Contains(out, `"text":"******"`) || !strings.Contains(out, `"Buy"`) {
+		t.Errorf("fixed-length placeholder / submit label: %s", out)
 	}
 }
 
@@ -147,8 +149,8 @@ func TestNumericAndRepeatedValues(t *testing.T) {
 			t.Errorf("%q survived: %s", s, out)
 		}
 	}
-	if !strings.Contains(out, `"value":"********"`) {
-		t.Errorf("numeric value not masked to stars: %s", out)
+	if !strings.Contains(out, `"value":"******"`) {
+		t.Errorf("numeric value not masked to the placeholder: %s", out)
 	}
 }
 
@@ -173,6 +175,13 @@ func TestUnusualButValidInputs(t *testing.T) {
 		{"key case", Config{MaskInputs: false}, []string{
 			`[{"type":3,"timestamp":1,"data":{"source":0,"attributes":[{"id":3,"attributes":{"Type":"password","VALUE":"secret1"}}]}}]`,
 			`[{"type":3,"timestamp":2,"data":{"Source":5,"text":"secret2","id":3}}]`}, []string{"secret1", "secret2"}},
+		{"a textarea named as a secret, mask_inputs off", Config{}, []string{
+			`[{"type":2,"timestamp":1,"data":{"node":{"type":2,"id":1,"tagName":"textarea","attributes":{"name":"card-note"},"childNodes":[{"type":3,"id":2,"textContent":"secret1"}]}}}]`,
+			`[{"type":3,"timestamp":2,"data":{"source":0,"texts":[{"id":2,"value":"secret2"}],"adds":[{"parentId":1,"node":{"type":3,"id":3,"textContent":"secret3"}}]}}]`},
+			[]string{"secret1", "secret2", "secret3"}},
+		{"a later text change inside a masked subtree", Config{MaskSelectors: []string{"[data-private]"}}, []string{
+			`[{"type":2,"timestamp":1,"data":{"node":{"type":2,"id":1,"tagName":"div","attributes":{"data-private":""},"childNodes":[{"type":3,"id":2,"textContent":"secret1"}]}}}]`,
+			`[{"type":3,"timestamp":2,"data":{"source":0,"texts":[{"id":2,"value":"secret2"}]}}]`}, []string{"secret1", "secret2"}},
 		{"card digits as escapes", Config{}, []string{
 			`[{"type":5,"timestamp":1,"data":{"tag":"t","payload":"card \u0034111\u00201111 1111 1111"}}]`}, []string{`\u0034111`, "1111 1111"}},
 	}
@@ -189,24 +198,126 @@ func TestUnusualButValidInputs(t *testing.T) {
 	}
 }
 
-// BenchmarkApply: masking (mask_inputs on) over real recordings.
+// TestFixedLengthPlaceholder: every masked value and typed text becomes the
+// same placeholder, so neither the value nor its length is stored; masked
+// page text keeps its whitespace (the layout), one '*' per character.
+func TestFixedLengthPlaceholder(t *testing.T) {
+	chunk := `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[
+ {"type":2,"id":2,"tagName":"input","attributes":{"type":"text","value":"a"},"childNodes":[]},
+ {"type":2,"id":3,"tagName":"input","attributes":{"type":"email","value":"a.very.long.address@example.com"},"childNodes":[]},
+ {"type":2,"id":4,"tagName":"input","attributes":{"type":"text","value":"*****"},"childNodes":[]},
+ {"type":2,"id":5,"tagName":"textarea","attributes":{"value":"note"},"childNodes":[{"type":3,"id":6,"textContent":"line one\nline two"}]},
+ {"type":2,"id":7,"tagName":"div","attributes":{"data-private":"","title":"Jane"},"childNodes":[{"type":3,"id":8,"textContent":"Jane Doe"}]},
+ {"type":2,"id":9,"tagName":"input","attributes":{"type":"text","value":""},"childNodes":[]}]}}},
+{"type":3,"timestamp":2,"data":{"source":5,"text":"x","id":2}},
+{"type":3,"timestamp":3,"data":{"source":5,"text":"typed for a long while","id":3}},
+{"type":3,"timestamp":4,"data":{"source":0,"texts":[{"id":6,"value":"more"}],"attributes":[{"id":2,"attributes":{"value":"again"}}]}}]`
+	out := apply(t, Config{MaskInputs: true, MaskSelectors: []string{"[data-private]"}}, chunk, &State{})
+	if n := strings.Count(out, `"******"`); n != 10 {
+		t.Errorf("%d placeholders, want 10 (5 values, 2 typed texts, textarea text and its change, a masked title): %s", n, out)
+	}
+	for _, s := range []string{"a.very", `"*****"`, "line", "typed", "more", "again", "Jane"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q survived: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, `"textContent":"**** ***"`) || !strings.Contains(out, `"value":""`) {
+		t.Errorf("masked text keeps its layout, an empty value stays empty: %s", out)
+	}
+	// a placeholder of one's own
+	out = apply(t, Config{MaskInputs: true, MaskPlaceholder: "[masked]"}, chunk, &State{})
+	if strings.Contains(out, `"******"`) || strings.Count(out, `"[masked]"`) != 9 {
+		t.Errorf("custom placeholder: %s", out)
+	}
+	for _, bad := range []string{" ", `a"b`, `a\b`, "a\nb", "\x7f", strings.Repeat("*", 65), "\xff"} {
+		if _, err := New(Config{MaskPlaceholder: bad}); !errors.Is(err, ErrBadPlaceholder) {
+			t.Errorf("placeholder %q: %v, want ErrBadPlaceholder", bad, err)
+		}
+	}
+}
+
+// BenchmarkApply: all of the server's masking of a chunk, as decodeChunk
+// runs it (parse, input masking, card numbers), over real recordings and a
+// generated SVG chart page (coordinates with long decimal parts).
 func BenchmarkApply(b *testing.B) {
 	m, err := New(Config{MaskInputs: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, f := range []string{"smartx-90s.events.json", "commandbar-session.events.json"} {
-		data := fixtures.Read(b, "rrweb", f)
-		b.Run(strings.TrimSuffix(f, ".events.json"), func(b *testing.B) {
+	chunks := map[string][]byte{"svg-chart": svgChartChunk(400)}
+	for _, f := range []string{"smartx-90s.events.json", "commandbar-session.events.json", "byterat-css-inline.events.json"} {
+		chunks[strings.TrimSuffix(f, ".events.json")] = fixtures.Read(b, "rrweb", f)
+	}
+	for _, name := range []string{"smartx-90s", "commandbar-session", "byterat-css-inline", "svg-chart"} {
+		data := chunks[name]
+		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				c, err := rrweb.Parse(data)
 				if err != nil {
 					b.Fatal(err)
 				}
-				m.Apply(c, &State{})
+				maskChunk(m, c, &State{})
 				c.Release()
 			}
 		})
+	}
+}
+
+// maskChunk is the masking step of the receiver's decodeChunk.
+func maskChunk(m *Masker, c *rrweb.Chunk, st *State) {
+	m.Apply(c, st)
+}
+
+// svgChartChunk is a full snapshot of a page with n SVG chart elements whose
+// coordinates are floats printed as a charting library prints them
+// (45.963171592376895): about one in ten of their decimal parts passes Luhn.
+func svgChartChunk(n int) []byte {
+	var sb strings.Builder
+	sb.WriteString(`[{"type":4,"timestamp":1,"data":{"href":"http://127.0.0.1/chart","width":1280,"height":720}},`)
+	sb.WriteString(`{"type":2,"timestamp":2,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"svg","isSVG":true,"attributes":{"viewBox":"0 0 1280 720"},"childNodes":[`)
+	x := 0.1
+	next := func() string { // deterministic floats with 13-15 digit decimal parts
+		x = x*1.6180339887498949 + 0.7071067811865476
+		if x > 1000 {
+			x /= 997
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		id := 3 + i*2
+		fmt.Fprintf(&sb, `{"type":2,"id":%d,"tagName":"path","isSVG":true,"attributes":{"d":"M%s,%sL%s,%sL%s,%s","fill":"none","stroke-width":"1.5"},"childNodes":[]},`, id, next(), next(), next(), next(), next(), next())
+		fmt.Fprintf(&sb, `{"type":2,"id":%d,"tagName":"rect","isSVG":true,"attributes":{"x":"%s","y":"%s","width":"%s","height":"%s"},"childNodes":[{"type":3,"id":%d,"textContent":"Sessions per day %d"}]}`, id+1, next(), next(), next(), next(), 100000+i, i)
+	}
+	sb.WriteString(`]}]}}}]`)
+	return []byte(sb.String())
+}
+
+// TestPageValuesKeptInMutations: with mask_inputs on, a later value change
+// is masked on form fields and on elements the masker has not seen, but not
+// on elements whose value the page sets and shows (a progress bar's level,
+// a submit button's label): a replay must not draw those differently.
+func TestPageValuesKeptInMutations(t *testing.T) {
+	st := &State{}
+	apply(t, Config{MaskInputs: true}, `[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[
+ {"type":2,"id":2,"tagName":"progress","attributes":{"value":"0.25","max":"1"},"childNodes":[]},
+ {"type":2,"id":3,"tagName":"input","attributes":{"type":"submit","value":"Pay"},"childNodes":[]},
+ {"type":2,"id":4,"tagName":"input","attributes":{"type":"text"},"childNodes":[]},
+ {"type":2,"id":5,"tagName":"li","attributes":{"value":"3"},"childNodes":[]}]}}}]`, st)
+	out := apply(t, Config{MaskInputs: true}, `[{"type":3,"timestamp":2,"data":{"source":0,"texts":[],"removes":[],"adds":[],"attributes":[
+ {"id":2,"attributes":{"value":"0.75"}},{"id":3,"attributes":{"value":"Paying..."}},{"id":5,"attributes":{"value":"4"}},
+ {"id":4,"attributes":{"value":"typed-1"}},{"id":99,"attributes":{"value":"typed-2"}}]}}]`, st)
+	for _, kept := range []string{`"0.75"`, `"Paying..."`, `"4"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("page value %s was masked: %s", kept, out)
+		}
+	}
+	for _, secret := range []string{"typed-1", "typed-2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s survived: %s", secret, out)
+		}
 	}
 }
