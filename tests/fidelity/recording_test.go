@@ -68,16 +68,19 @@ func head(ev json.RawMessage) eventHead {
 	return h
 }
 
-// shiftTimestamps moves a recording in time so that it ends `end` (unix ms):
-// stored rows then land inside the buffer's TTL, as a live session's would.
-// Only the top-level timestamps change (replay is relative); the JSON is
-// written back without HTML escaping, so every other byte means the same.
-func shiftTimestamps(events []json.RawMessage, end int64) ([]json.RawMessage, error) {
-	var last int64
+// shiftTimestamps moves a recording in time so that its first event is at
+// `start` (unix ms): stored rows then land inside the buffer's TTL, as a live
+// session's would. (Aligning the last event instead fails on recordings with
+// an outlier far in the future: video-playback has one event ~200 days after
+// the others, which would put the rest past the TTL.) Only the top-level
+// timestamps change (replay is relative); the JSON is written back without
+// HTML escaping, so every other byte means the same.
+func shiftTimestamps(events []json.RawMessage, start int64) ([]json.RawMessage, error) {
+	first := int64(1 << 62)
 	for _, e := range events {
-		last = max(last, head(e).Timestamp)
+		first = min(first, head(e).Timestamp)
 	}
-	delta := end - last
+	delta := start - first
 	out := make([]json.RawMessage, len(events))
 	for i, e := range events {
 		var m map[string]json.RawMessage
