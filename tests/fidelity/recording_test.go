@@ -11,11 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
 
-// sharedFixtures holds the team's real rrweb recordings (../shared/fixtures
-// relative to the repository root, whose README names their sources).
-const sharedFixtures = "../../../shared/fixtures/rrweb"
+	"github.com/seed/sessionreplay/pkg/fixtures"
+)
 
 // chartRecording is this suite's own recording of an SVG dashboard drawn by
 // d3 (tests/fidelity/record-chart.mjs, testdata/README.md).
@@ -30,9 +28,11 @@ type recording struct {
 // loadRecordings reads every shared fixture and the chart recording.
 func loadRecordings(t testing.TB) []recording {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(sharedFixtures, "*.events.json"))
+	// The team's real rrweb recordings (../shared/fixtures, whose README names their sources).
+	dir := fixtures.Path(t, "rrweb")
+	paths, err := filepath.Glob(filepath.Join(dir, "*.events.json"))
 	if err != nil || len(paths) == 0 {
-		t.Fatalf("no recordings in %s (%v): the suite needs the shared fixtures", sharedFixtures, err)
+		t.Fatalf("no recordings in %s (%v): the suite needs the shared fixtures", dir, err)
 	}
 	sort.Strings(paths)
 	paths = append(paths, chartRecording)
