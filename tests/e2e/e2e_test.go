@@ -41,8 +41,8 @@ func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
 // Screenshot thresholds, on a 96x72 grid of mean colours (0-255 per channel):
 // the replay must match the live page with a mean cell difference of at most
 // maxMeanDiff and at most maxBadCells of the cells off by more than 40. The
-// typed text is masked in the replay (asterisks where the live page shows
-// letters), which is most of the difference that remains.
+// typed text is masked in the replay (the placeholder ****** where the live
+// page shows letters), which is most of the difference that remains.
 const (
 	maxMeanDiff = 6.0
 	maxBadCells = 0.04

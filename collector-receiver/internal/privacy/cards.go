@@ -48,7 +48,7 @@ func (w *walker) cards(tok int) {
 }
 
 // maskCardsInString records edits that mask every card number in string
-// token i of the chunk (see cardAt): its digits become '*', so separators
+// token i of the chunk (see cardsAt): its digits become '*', so separators
 // and the JSON stay valid. It returns how many numbers it found.
 func maskCardsInString(chunk *rrweb.Chunk, i int) int {
 	tp := &chunk.Tape
@@ -99,14 +99,12 @@ func maskCardsInString(chunk *rrweb.Chunk, i int) int {
 				escEnd = j + 1
 			}
 		case c >= '0' && c <= '9':
-			last, card := cardAt(s, j, j == escEnd)
-			if card {
-				masked := bytes.Clone(s[j : last+1])
+			j = cardsAt(s, j, j == escEnd, func(from, to int) {
+				masked := bytes.Clone(s[from:to])
 				maskDigits(masked)
-				chunk.Edit(start+j, start+last+1, masked)
+				chunk.Edit(start+from, start+to, masked)
 				n++
-			}
-			j = last
+			})
 		}
 	}
 	return n
@@ -179,40 +177,79 @@ func scrubRaw(b []byte) int {
 		if b[i] < '0' || b[i] > '9' {
 			continue
 		}
-		last, card := cardAt(b, i, false)
-		if card {
-			maskDigits(b[i : last+1])
+		i = cardsAt(b, i, false, func(from, to int) {
+			maskDigits(b[from:to])
 			n++
-		}
-		i = last
+		})
 	}
 	return n
 }
 
-// cardAt looks at the digit run starting at b[i] and reports whether it is
-// a card number: 13 to 19 digits (single spaces or dashes between groups)
-// passing Luhn and standing alone. Not one: a run glued to a word (letters,
-// digits, '_': an identifier such as abc4111111111111111), the decimal part
-// of a number (45.963171592376895, a coordinate) or its integer part
-// (4111111111111111.5). boundary says the byte before i ends a JSON escape
-// such as \n, so it does not glue. It returns the index of the run's last
-// byte, for the caller's loop.
-func cardAt(b []byte, i int, boundary bool) (last int, card bool) {
+// cardsAt looks at the digit run starting at b[i] (digits, single spaces or
+// dashes between groups) and calls mask with the byte range of every card
+// number in it: 13 to 19 digits passing Luhn and standing alone. Not one: a
+// run glued to a word (letters, digits, '_': an identifier such as
+// abc4111111111111111), the decimal part of a number (45.963171592376895, a
+// coordinate) or its integer part (4111111111111111.5). A run of groups
+// holds cards made of consecutive groups, the longest from each group on:
+// two cards one space apart, a card after a short number ("order 42 4111
+// 1111 1111 1111"). Such a card starts with a group of 4 or more digits, and
+// only its last group may be shorter, as cards are written (4-4-4-4, 4-6-5,
+// 4-4-4-4-3); "+49 30 1234 5678 9012" is no card.
+// boundary says the byte before i ends a JSON escape such as \n, so it does
+// not glue. cardsAt returns the index of the run's last byte, for the
+// caller's loop.
+func cardsAt(b []byte, i int, boundary bool, mask func(from, to int)) (last int) {
 	if i > 0 && !boundary && (isWord(b[i-1]) || (b[i-1] == '.' && i > 1 && isDigit(b[i-2]))) {
 		// skip the glued digits only: a card after a separator still counts
 		for i+1 < len(b) && isDigit(b[i+1]) {
 			i++
 		}
-		return i, false
+		return i
 	}
 	end, digits := run(b, i)
-	if digits < 13 || digits > 19 {
-		return end - 1, false
+	gluedRight := end < len(b) && (isWord(b[end]) || (b[end] == '.' && end+1 < len(b) && isDigit(b[end+1])))
+	if digits < 13 {
+		return end - 1
 	}
-	if end < len(b) && (isWord(b[end]) || (b[end] == '.' && end+1 < len(b) && isDigit(b[end+1]))) {
-		return end - 1, false
+	if end-i == digits { // one group, the common case
+		if digits <= 19 && !gluedRight && luhn(b[i:end]) {
+			mask(i, end)
+		}
+		return end - 1
 	}
-	return end - 1, luhn(b[i:end])
+	// the groups of the run, and cards made of consecutive groups
+	var groups [][2]int
+	for g := i; g < end; {
+		e := g
+		for e < end && isDigit(b[e]) {
+			e++
+		}
+		groups = append(groups, [2]int{g, e})
+		g = e + 1
+	}
+	for g := 0; g < len(groups); g++ {
+		if groups[g][1]-groups[g][0] < 4 {
+			continue
+		}
+		best, n := -1, 0
+		for h := g; h < len(groups); h++ {
+			if h > g && groups[h-1][1]-groups[h-1][0] < 4 {
+				break // only a card's last group is short
+			}
+			if n += groups[h][1] - groups[h][0]; n > 19 {
+				break
+			}
+			if n >= 13 && (h < len(groups)-1 || !gluedRight) && luhn(b[groups[g][0]:groups[h][1]]) {
+				best = h
+			}
+		}
+		if best >= 0 {
+			mask(groups[g][0], groups[best][1])
+			g = best
+		}
+	}
+	return end - 1
 }
 
 func maskDigits(b []byte) {
