@@ -248,11 +248,15 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 		}
 		fmt.Println(line)
 		report.WriteString(line + "\n")
+		// Every changed value with its rule; those not explained by input masking are marked.
 		for _, c := range diffs[i] {
+			verdict := "expected"
 			if !c.Expected {
-				d := fmt.Sprintf("  changed %s event=%d node=%d <%s> %s: %q -> %q (rule: %s)", r.name, c.Event, c.NodeID, c.Tag, c.Field, c.Was, c.Now, c.Rule)
-				report.WriteString(d + "\n")
+				verdict = "UNEXPECTED"
 			}
+			d := fmt.Sprintf("  changed %s event=%d node=%d <%s> %s: %q -> %q (rule: %s, %s)", r.name, c.Event, c.NodeID, c.Tag, c.Field, c.Was, c.Now, c.Rule, verdict)
+			fmt.Println(d)
+			report.WriteString(d + "\n")
 		}
 		totalCP += len(rr.Checkpoints)
 		totalSame += same
