@@ -19,6 +19,10 @@ window.__load = async (src) => {
     showWarning: false,
     showDebug: false,
     mouseTail: false,
+    // canvas drawings are not replayed, as in the replay panel (src/panel/replay/player.ts). Focus moves are
+    // (the panel turns them off): without them, the anti-aliasing of rounded corners next to a masked field
+    // depends on what was repainted beside them (8 pixels of the chart's "Show errors" button at one checkpoint).
+    UNSAFE_replayCanvas: false,
     insertStyleRules: STILL,
   });
   window.__replayer = replayer;
