@@ -209,9 +209,11 @@ func (d *differ) recordRule(path string, ctx where, a, b any, rule string) {
 	formField := info.tag == "input" || info.tag == "textarea" || info.tag == "select"
 	switch {
 	case rule != "":
-	case ctx.inInput && c.Field == "text",
-		formField && c.Field == "attr:value",
-		info.text && info.tag == "textarea" && (c.Field == "textContent" || c.Field == "value"):
+	case (ctx.inInput && c.Field == "text" ||
+		formField && c.Field == "attr:value" ||
+		info.text && info.tag == "textarea" && (c.Field == "textContent" || c.Field == "value")) &&
+		now != "" && stars.ReplaceAllString(now, "") == "":
+		// a form field's value replaced by the mask placeholder (stars): intended
 		c.Rule, c.Expected = ruleMaskedInput, true
 	case now != "" && strings.Contains(now, "*") && cardMasked(was, now):
 		c.Rule = ruleCardNumber
@@ -291,6 +293,11 @@ func TestStructuralDiffNamesTheRuleOfEveryChange(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("changes = %v\nwant %v", got, want)
+	}
+	// A form value that changed into something other than the placeholder is not masking.
+	altered := []json.RawMessage{json.RawMessage(fmt.Sprintf(snap, "hell\ufffd", "M45.963171592376895 10", "dear bob")), sent[1], sent[2]}
+	if cs, _ := structuralDiff(sent, altered); len(cs) != 1 || cs[0].Expected || cs[0].Rule != ruleOther {
+		t.Errorf("an altered input value gave %+v, want one unexpected change by %q", cs, ruleOther)
 	}
 	// A lost event is a mismatch, not a change.
 	if _, m := structuralDiff(sent, returned[:1]); len(m) != 1 {

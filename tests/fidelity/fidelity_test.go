@@ -215,10 +215,13 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 			t.Errorf("%s: not rendered", r.name)
 			continue
 		}
-		same, pixels, sanity, maskedPixels, threw := 0, 0, 0, 0, 0
+		same, pixels, sanity, maskedPixels, threw, reshot := 0, 0, 0, 0, 0, 0
 		for _, cp := range rr.Checkpoints {
 			if cp.Pixels == 0 {
 				same++
+			}
+			if cp.Reshot {
+				reshot++
 			}
 			if e := cp.ReplayerErrors; e != nil {
 				threw++
@@ -240,8 +243,8 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 			}
 			rules[fmt.Sprintf("%s %s", c.Rule, strings.TrimPrefix(c.Field, "attr:"))]++
 		}
-		line := fmt.Sprintf("FIDELITY recording=%s events=%d chunks=%d stream_moved=%d checkpoints=%d identical=%d differing_pixels_outside_masked=%d sanity_pixels=%d masked_pixels=%d replayer_threw=%d masked_inputs=%d changed_values=%d unexpected_changes=%d rules=[%s]",
-			r.name, len(results[i].sent), len(results[i].chunks), results[i].moved, len(rr.Checkpoints), same, pixels, sanity, maskedPixels, threw, len(manifest.Recordings[indexOf(manifest.Recordings, r.name, func(m manifestRec) string { return m.Name })].MaskedIDs),
+		line := fmt.Sprintf("FIDELITY recording=%s events=%d chunks=%d stream_moved=%d checkpoints=%d identical=%d differing_pixels_outside_masked=%d sanity_pixels=%d masked_pixels=%d reshot=%d replayer_threw=%d masked_inputs=%d changed_values=%d unexpected_changes=%d rules=[%s]",
+			r.name, len(results[i].sent), len(results[i].chunks), results[i].moved, len(rr.Checkpoints), same, pixels, sanity, maskedPixels, reshot, threw, len(manifest.Recordings[indexOf(manifest.Recordings, r.name, func(m manifestRec) string { return m.Name })].MaskedIDs),
 			len(diffs[i]), unexpected, ruleSummary(rules))
 		if why, skip := renderNotJudged[r.name]; skip {
 			line += " render_not_judged=" + strconv.Quote(why)
@@ -300,6 +303,7 @@ type renderResult struct {
 		MaskedPixels int    `json:"maskedPixels"`
 		SanityPixels int    `json:"sanityPixels"`
 		Sizes        string `json:"sizes"`
+		Reshot       bool   `json:"reshot"` // differed once, shot again after a pause
 		// What rrweb's Replayer threw while seeking (some rrweb test
 		// recordings are made to make it give up on an event).
 		ReplayerErrors *struct {

@@ -189,19 +189,33 @@ try {
       await open(back, `/events/${rec.name}/returned`, viewport);
       let last;
       for (const offset of rec.checkpoints) {
-        const [a, a2, b] = await Promise.all([shoot(orig, offset), shoot(again, offset), shoot(back, offset)]);
-        const boxes = [
-          ...(await orig.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
-          ...(await back.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
-        ];
-        const sanity = diff(a.png, a2.png, []);
-        const d = diff(a.png, b.png, boxes);
+        // A checkpoint that differs is shot once more after a pause: a replay still settling (a font, an image
+        // failing to load) differs for a moment; an alteration by the pipeline differs every time.
+        let reshot = false;
+        let a, a2, b, boxes, sanity, d;
+        for (let attempt = 0; attempt < 2; attempt++) {
+          if (attempt > 0) {
+            reshot = true;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          [a, a2, b] = await Promise.all([shoot(orig, offset), shoot(again, offset), shoot(back, offset)]);
+          boxes = [
+            ...(await orig.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
+            ...(await back.evaluate((ids) => window.__boxes(ids), rec.maskedIds)),
+          ];
+          sanity = diff(a.png, a2.png, []);
+          d = diff(a.png, b.png, boxes);
+          if (sanity.pixels === 0 && d.pixels === 0) {
+            break;
+          }
+        }
         const cp = {
           offset,
           pixels: d.pixels,
           maskedPixels: d.masked ?? 0,
           sanityPixels: sanity.pixels,
           boxes: boxes.length,
+          reshot,
         };
         if (d.sizes) {
           cp.sizes = d.sizes;

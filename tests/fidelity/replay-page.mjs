@@ -28,6 +28,23 @@ window.__load = async (src) => {
   window.__replayer = replayer;
 };
 
+/** Resolves once no font of the document (or of its frames) is loading. A font starts loading when layout first
+ * needs it, which `fonts.ready` alone does not wait for: lay out first, then wait, until nothing loads. (The recorded
+ * pages' web fonts are blocked, so each ends in its fallback; text painted before that differs.) */
+async function fontsSettled(doc) {
+  const docs = doc ? [doc, ...[...doc.querySelectorAll('iframe')].map((f) => f.contentDocument).filter(Boolean)] : [];
+  for (let round = 0; round < 20; round++) {
+    for (const d of docs) {
+      void d.documentElement?.getBoundingClientRect(); // layout: starts the loads the page needs
+    }
+    if (docs.every((d) => d.fonts?.status !== 'loading')) {
+      return;
+    }
+    await Promise.all(docs.map((d) => d.fonts?.ready));
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+}
+
 /** Pauses at offset ms (from the first event) and resolves once the replayed document has painted. */
 window.__pauseAt = async (offset) => {
   let error = '';
@@ -39,9 +56,7 @@ window.__pauseAt = async (offset) => {
     error = String(e?.message ?? e);
   }
   const doc = window.__replayer.iframe.contentDocument;
-  if (doc?.fonts) {
-    await doc.fonts.ready;
-  }
+  await fontsSettled(doc);
   const imgs = doc ? [...doc.images].filter((i) => !i.complete) : [];
   await Promise.all(imgs.map((i) => new Promise((r) => ((i.onload = r), (i.onerror = r), setTimeout(r, 1000)))));
   // A media element still loading shows the browser's spinning loader, whose angle depends on the clock: wait
@@ -60,6 +75,7 @@ window.__pauseAt = async (offset) => {
     await new Promise((r) => setTimeout(r, 1500));
   }
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await fontsSettled(doc);
   return { error, hidden: window.__replayer.iframe.style.display === 'none' };
 };
 
