@@ -187,6 +187,11 @@ try {
       await open(orig, `/events/${rec.name}/original`, viewport);
       await open(again, `/events/${rec.name}/original`, viewport);
       await open(back, `/events/${rec.name}/returned`, viewport);
+      // Warm up: play each replay to its end once, so every font and fallback font the recording needs is
+      // loaded before the first comparison (the first page to need a fallback for, say, CJK text can lay it out
+      // with another font than the pages after it).
+      const end = rec.checkpoints[rec.checkpoints.length - 1] ?? 0;
+      await Promise.all([orig, again, back].map((p) => p.evaluate((t) => window.__pauseAt(t), end)));
       let last;
       for (const offset of rec.checkpoints) {
         // A checkpoint that differs is shot once more after a pause: a replay still settling (a font, an image
@@ -197,6 +202,8 @@ try {
           if (attempt > 0) {
             reshot = true;
             await new Promise((r) => setTimeout(r, 500));
+            // seek away first, so the Replayer builds the page again
+            await Promise.all([orig, again, back].map((p) => p.evaluate(() => window.__pauseAt(0))));
           }
           [a, a2, b] = await Promise.all([shoot(orig, offset), shoot(again, offset), shoot(back, offset)]);
           boxes = [
