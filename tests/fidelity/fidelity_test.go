@@ -343,7 +343,9 @@ func firstUnexpected(cs []change) string {
 }
 
 // checkpoints are offsets (ms from the first event, as the Replayer counts)
-// 500 ms after every full snapshot and at evenly spaced times.
+// 500 ms after every full snapshot and at evenly spaced times from the first
+// full snapshot to the last event (before it there is no page to show, and a
+// Replayer seeking back there keeps whatever it showed last).
 func checkpoints(events []json.RawMessage) []int64 {
 	first, last := int64(1<<62), int64(0)
 	for _, e := range events {
@@ -353,10 +355,14 @@ func checkpoints(events []json.RawMessage) []int64 {
 	var snaps []int64
 	for _, e := range events {
 		if h := head(e); h.Type == fullSnapshot {
-			snaps = append(snaps, h.Timestamp-first+500)
+			snaps = append(snaps, h.Timestamp-first)
 		}
 	}
 	slices.Sort(snaps)
+	if len(snaps) == 0 {
+		return nil
+	}
+	from := snaps[0]
 	if room := maxCheckpoints - evenCheckpoints; len(snaps) > room {
 		// evenly chosen snapshots, always the first
 		picked := make([]int64, 0, room)
@@ -365,9 +371,12 @@ func checkpoints(events []json.RawMessage) []int64 {
 		}
 		snaps = picked
 	}
-	cps := snaps
+	var cps []int64
+	for _, s := range snaps {
+		cps = append(cps, s+500)
+	}
 	for k := 1; k <= evenCheckpoints; k++ {
-		cps = append(cps, (last-first)*int64(k)/evenCheckpoints)
+		cps = append(cps, from+(last-first-from)*int64(k)/evenCheckpoints)
 	}
 	slices.Sort(cps)
 	return slices.Compact(cps)
