@@ -212,8 +212,9 @@ func (d *differ) recordRule(path string, ctx where, a, b any, rule string) {
 	case (ctx.inInput && c.Field == "text" ||
 		formField && c.Field == "attr:value" ||
 		info.text && info.tag == "textarea" && (c.Field == "textContent" || c.Field == "value")) &&
-		now != "" && stars.ReplaceAllString(now, "") == "":
-		// a form field's value replaced by the mask placeholder (stars): intended
+		now != "" && strings.Trim(now, "* \t\r\n") == "":
+		// a form field's value replaced by the mask placeholder (stars; older
+		// maskers kept the spaces between words): intended
 		c.Rule, c.Expected = ruleMaskedInput, true
 	case now != "" && strings.Contains(now, "*") && cardMasked(was, now):
 		c.Rule = ruleCardNumber
