@@ -144,6 +144,17 @@ func ensureSDKModules() error {
 	return sh.RunV("npm", "install", "--prefix", "tests/sdks", "--no-audit", "--no-fund")
 }
 
+// Fidelity sends every real recording (../shared/fixtures/rrweb and
+// tests/fidelity/testdata) through the collector, ClickHouse and the plugin's
+// replay stream, and compares what comes back with what was sent: values, and
+// rrweb Replayer renders in Chromium, pixel for pixel (tests/fidelity).
+func Fidelity() error {
+	if err := ensureNodeModules(); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-tags", "fidelity", "-count=1", "-v", "-timeout=15m", "-run", "TestRecordingsComeBackUnchanged", "./tests/fidelity")
+}
+
 // PanelHarness bundles the replay panel test page (tests/panel/harness.tsx).
 func PanelHarness() error {
 	if err := ensureNodeModules(); err != nil {
@@ -155,14 +166,15 @@ func PanelHarness() error {
 // Test runs every test: Go (unit + integration on the embedded ClickHouse),
 // the frontend (typecheck, lint, jest, build, Chromium panel test), the
 // recorder (build, Chromium tests), dist/ as Grafana loads it (the SystemJS
-// host in Chromium, the offline artifact checks) and the end-to-end test. It
-// runs all steps and fails if any failed.
+// host in Chromium, the offline artifact checks), the end-to-end tests (our
+// recorder, the real browser SDKs) and the fidelity suite. It runs all steps
+// and fails if any failed.
 func Test() error {
 	if err := ensureNodeModules(); err != nil {
 		return err
 	}
 	steps := []step{
-		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist"}, goPackages...)},
+		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist,fidelity"}, goPackages...)},
 		{"go test", append([]string{"go", "test", "-count=1", "-v", "-timeout=20m"}, goPackages...)},
 		{"frontend typecheck", []string{"npm", "run", "typecheck"}},
 		{"frontend lint", []string{"npm", "run", "lint"}},
@@ -175,6 +187,7 @@ func Test() error {
 		{"dist/ as Grafana loads it (SystemJS host in Chromium, artifact checks)", []string{"go", "tool", "mage", "dist"}},
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
 		{"real browser SDKs end-to-end (HyperDX, Faro, OTel JS in Chromium)", []string{"go", "tool", "mage", "sdks"}},
+		{"fidelity (real recordings through the pipeline, Replayer pixels in Chromium)", []string{"go", "tool", "mage", "fidelity"}},
 	}
 	return runSteps(steps)
 }
