@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -28,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +37,7 @@ import (
 
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
 	"github.com/seed/sessionreplay/pkg/pluginhost"
+	"github.com/seed/sessionreplay/tests/internal/stack"
 )
 
 func TestMain(m *testing.M) { os.Exit(chembedtest.Main(m)) }
@@ -62,7 +61,7 @@ var renderNotJudged = map[string]string{
 }
 
 func TestRecordingsComeBackUnchanged(t *testing.T) {
-	root := repoRoot(t)
+	root := stack.RepoRoot(t)
 	out := os.Getenv("FIDELITY_ARTIFACTS")
 	if out == "" {
 		out = t.TempDir()
@@ -73,21 +72,12 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 	_, db := chembedtest.NewDatabase(t)
 
 	// The collector, from this suite's YAML (the receiver's defaults).
-	otlpAddr := freeAddr(t)
-	collector := goBuild(t, root, "./collector-receiver/cmd/otelcol-sessionreplay")
-	col := exec.Command(collector, "--config", filepath.Join(root, "tests/fidelity/collector.yaml"))
-	col.Env = append(os.Environ(), "FIDELITY_OTLP_ENDPOINT="+otlpAddr, "FIDELITY_CLICKHOUSE_DSN="+chembedtest.DSN(db))
-	colLog, _ := os.Create(filepath.Join(out, "collector.log"))
-	col.Stdout, col.Stderr = colLog, colLog
-	col.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // never outlives the test
-	if err := col.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = col.Process.Signal(os.Interrupt); _ = col.Wait() }()
-	waitListening(t, otlpAddr, 60*time.Second, filepath.Join(out, "collector.log"))
+	otlpAddr := stack.FreeAddr(t)
+	stack.StartCollector(t, root, filepath.Join(root, "tests/fidelity/collector.yaml"), otlpAddr, filepath.Join(out, "collector.log"),
+		"FIDELITY_OTLP_ENDPOINT="+otlpAddr, "FIDELITY_CLICKHOUSE_DSN="+chembedtest.DSN(db))
 
 	// The Grafana backend plugin, started as Grafana starts it.
-	plugin, err := pluginhost.Start(goBuild(t, root, "./pkg"), nil)
+	plugin, err := pluginhost.Start(stack.GoBuild(t, root, "./pkg"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +85,7 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 	settings, _ := json.Marshal(map[string]any{"addresses": []string{chembedtest.Addr()}, "database": db, "protocol": "native"})
 	grafana := &http.Server{Handler: &pluginhost.API{Plugin: plugin, PluginID: "seed-sessionreplay-datasource",
 		Settings: &pluginv2.DataSourceInstanceSettings{Id: 1, Uid: "sessionreplay", Name: "Session Replay", JsonData: settings, LastUpdatedMS: 1}}}
-	grafanaAddr := freeAddr(t)
+	grafanaAddr := stack.FreeAddr(t)
 	ln, err := net.Listen("tcp", grafanaAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +187,7 @@ func TestRecordingsComeBackUnchanged(t *testing.T) {
 	var rendered struct {
 		Results []renderResult `json:"results"`
 	}
-	runNode(t, root, &rendered, "tests/fidelity/render.mjs", manifestPath)
+	stack.RunNode(t, root, &rendered, "tests/fidelity/render.mjs", manifestPath)
 	byName := map[string]renderResult{}
 	for _, r := range rendered.Results {
 		byName[r.Name] = r
@@ -579,61 +569,4 @@ func writeJSON(t *testing.T, path string, v any) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func runNode(t *testing.T, root string, out any, script string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("node", append([]string{script}, args...)...)
-	cmd.Dir = root
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node %s: %v\n%s", script, err, stdout.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), out); err != nil {
-		t.Fatalf("node %s printed no result: %v\n%s", script, err, stdout.String())
-	}
-}
-
-func goBuild(t *testing.T, root, pkg string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, _ := os.Getwd()
-	return filepath.Dir(filepath.Dir(wd)) // tests/fidelity -> root
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitListening(t *testing.T, addr string, d time.Duration, logFile string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(logFile)
-	t.Fatalf("collector not listening on %s after %s:\n%s", addr, d, log)
 }
