@@ -66,7 +66,10 @@ func Command() error {
 // (GRAFANA_HOME, or grafana on PATH) the demo starts it on 127.0.0.1:3000 with
 // dist/ and provisioning/; without one it prints the docker command.
 func Demo() error {
-	mg.Deps(Command, Collector, Recorder, Frontend, Build.Backend)
+	// webpack cleans dist/ (keeping only the backend executables): the
+	// frontend is built before the binaries that live there next to it
+	mg.SerialDeps(Frontend, Build.Backend)
+	mg.Deps(Command, Collector, Recorder)
 	return sh.RunV("dist/sessionreplay", "demo")
 }
 
