@@ -14,6 +14,7 @@
 // { name: {meanDiff, badCells, currentMs, variance, text, traceLinks} } (text: what the replayed page shows,
 // traceLinks: the hrefs of the timeline's trace links).
 import { chromium } from 'playwright-core';
+import { loopbackOnly } from '../internal/loopback.mjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,9 +36,12 @@ const panelSize = { options: JSON.stringify({ skipInactive: false }), w: '1220',
 
 async function openFromTrace(traceId) {
   const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+  await loopbackOnly(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/host/panel?${new URLSearchParams({ 'var-trace_id': traceId, ...panelSize })}`);
+  await page.goto(`${base}/host/panel?${new URLSearchParams({ 'var-trace_id': traceId, ...panelSize })}`, {
+    waitUntil: 'domcontentloaded',
+  });
   await page.locator('[data-testid=replay-frame] iframe').waitFor({ timeout: 30_000 });
   await page.waitForFunction(
     () => {
@@ -61,10 +65,11 @@ try {
       continue;
     }
     const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+    await loopbackOnly(page);
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const q = new URLSearchParams({ 'var-session': sessionId, 'var-replay_time': ms, ...panelSize });
-    await page.goto(`${base}/host/panel?${q}`);
+    await page.goto(`${base}/host/panel?${q}`, { waitUntil: 'domcontentloaded' });
     const frame = page.locator('[data-testid=replay-frame] iframe');
     await frame.waitFor({ timeout: 30_000 });
     // Wait until the player stands at the wanted moment (it opens paused there).

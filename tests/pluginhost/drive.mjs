@@ -8,6 +8,7 @@
 //   node tests/pluginhost/drive.mjs <base url> sessions <from ms> <to ms> <key>=<value> ...
 //   node tests/pluginhost/drive.mjs <base url> error <view>
 import { chromium } from 'playwright-core';
+import { loopbackOnly } from '../internal/loopback.mjs';
 
 const [base, check, ...args] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -15,6 +16,7 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 });
 const page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+await loopbackOnly(page);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 const consoleLines = [];
@@ -42,7 +44,7 @@ async function panel(sessionId, at) {
     w: '1220',
     h: '860',
   });
-  await page.goto(`${base}/host/panel?${q}`);
+  await page.goto(`${base}/host/panel?${q}`, { waitUntil: 'domcontentloaded' });
   await page
     .locator('[data-testid=replay-frame] iframe, [data-testid=host-error]')
     .first()
