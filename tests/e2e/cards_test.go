@@ -7,17 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
 	"github.com/seed/sessionreplay/pkg/store"
+	"github.com/seed/sessionreplay/tests/internal/stack"
 )
 
 // TestTypedCardsFromChromiumNeverStored (issue 13): the recorder in real
@@ -64,16 +61,7 @@ service:
 `, otlpAddr, pageAddr, chembedtest.DSN(db))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	col := exec.Command(goBuild(t, root, "./collector-receiver/cmd/otelcol-sessionreplay"), "--config", config)
-	logPath := filepath.Join(dir, "collector.log")
-	colLog, _ := os.Create(logPath)
-	col.Stdout, col.Stderr = colLog, colLog
-	col.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := col.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = col.Process.Signal(os.Interrupt); _ = col.Wait() }()
-	waitListening(t, otlpAddr, 60*time.Second, logPath)
+	stack.StartCollector(t, root, config, otlpAddr, filepath.Join(dir, "collector.log"))
 
 	var typed struct {
 		SessionID   string            `json:"sessionId"`
@@ -104,43 +92,8 @@ service:
 	})
 	stored := data.String()
 
-	// every string of every row of every table, the chunk JSON decoded too,
-	// with spaces and dashes taken out
-	var strs []string
-	rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"db": db})),
-		"SELECT name FROM system.tables WHERE database = {db:String}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	rows.Close()
-	nRows := 0
-	for _, table := range tables {
-		rows, err := conn.Query(ctx, fmt.Sprintf("SELECT formatRow('JSONEachRow', *) FROM `%s`.`%s`", db, table))
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
-		}
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			var row any
-			if err := json.Unmarshal([]byte(line), &row); err != nil {
-				t.Fatalf("%s row: %v", table, err)
-			}
-			strs = appendStrings(row, strs)
-			nRows++
-		}
-		rows.Close()
-	}
+	// every string of every row of every table, the chunk JSON decoded too
+	strs, tables, nRows := stack.StoredStrings(t, conn, db)
 	found := 0
 	flatten := strings.NewReplacer(" ", "", "-", "", "\n", "", "\t", "")
 	for _, card := range typed.Cards {
@@ -176,31 +129,5 @@ service:
 		t.Errorf("chart label %q not stored as is", typed.Label)
 	}
 	t.Logf("RELIABILITY scenario=typed_cards_chromium tables=%d rows=%d cards_typed=%d cards_found=%d chart_values=%d chart_values_changed=%d",
-		len(tables), nRows, len(typed.Cards), found, len(typed.ChartBefore)+len(typed.ChartAfter)+1, changed)
-}
-
-// appendStrings appends every string of a decoded JSON value (keys too) to
-// out; a string holding a JSON array or object (chunk data, marker details)
-// is decoded and walked as well.
-func appendStrings(v any, out []string) []string {
-	switch v := v.(type) {
-	case string:
-		out = append(out, v)
-		if s := strings.TrimSpace(v); strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{") {
-			var inner any
-			if json.Unmarshal([]byte(s), &inner) == nil {
-				out = appendStrings(inner, out)
-			}
-		}
-	case []any:
-		for _, e := range v {
-			out = appendStrings(e, out)
-		}
-	case map[string]any:
-		for k, e := range v {
-			out = append(out, k)
-			out = appendStrings(e, out)
-		}
-	}
-	return out
+		tables, nRows, len(typed.Cards), found, len(typed.ChartBefore)+len(typed.ChartAfter)+1, changed)
 }
