@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/assets"
 	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
@@ -342,6 +343,10 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	}
 	ch := store.Chunk{SessionID: c.sessionID, WindowID: c.windowID, Seq: c.seq, Start: time.UnixMilli(start).UTC(), End: time.UnixMilli(end).UTC(),
 		EventCount: uint32(nEvents), FullSnapshot: stats.FullSnapshot || boolAttr(c.attrs, AttrFullSnapshot), ServiceName: c.service, Data: data}
+	// what page loads and sessions of a site repeat (stylesheets) is stored once
+	if err := (assets.Extractor{}).Apply(&ch); err != nil {
+		return 0, err
+	}
 	if retained {
 		q.batch.Retained = append(q.batch.Retained, ch)
 	} else {

@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"time"
+
+	"github.com/seed/sessionreplay/pkg/assetref"
+)
 
 // Chunk is one replay chunk: a JSON array of rrweb events from one tab.
 type Chunk struct {
@@ -13,7 +17,14 @@ type Chunk struct {
 	FullSnapshot bool
 	ServiceName  string
 	// Data is the JSON array of rrweb events (uncompressed; the column is ZSTD).
+	// Written with Refs, it holds their placeholders; read back, the Reader
+	// has put the assets in again and Refs is empty.
 	Data []byte
+	// Refs are the placeholders of extracted assets in Data, by offset.
+	Refs []assetref.Ref
+	// Assets are the values Refs point at, stored by the Writer in the asset
+	// table of the chunk's site (ServiceName) before the chunk itself.
+	Assets []assetref.Asset
 }
 
 // SessionSummary is what one chunk (or span/log) adds to its session's row;

@@ -22,7 +22,7 @@ func NewReader(conn driver.Conn, db string) *Reader { return &Reader{conn: conn,
 // (window, seq): retained copies and buffered originals are the same chunk.
 // %[2]s is windowCond, inside so that other windows' data is never read.
 const chunkSource = `(
-    SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data
+    SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets
     FROM (
         SELECT * FROM %[1]s.replay_chunks WHERE session_id = {sid:String}%[2]s
         UNION ALL
@@ -86,7 +86,7 @@ func (r *Reader) StreamChunks(ctx context.Context, sessionID string, since time.
 // StreamChunksIn is StreamChunks for the chunks of the given windows only
 // (nil: all windows), e.g. one replay track.
 func (r *Reader) StreamChunksIn(ctx context.Context, sessionID string, windows []string, since time.Time, fn func(*Chunk) error) error {
-	q := fmt.Sprintf(`SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data
+	q := fmt.Sprintf(`SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets
 FROM `+chunkSource+`
 WHERE start_time >= fromUnixTimestamp64Milli({since:Int64})
 ORDER BY start_time, window_id, seq`, r.db, windowCond(windows))
@@ -99,14 +99,22 @@ ORDER BY start_time, window_id, seq`, r.db, windowCond(windows))
 		return fmt.Errorf("read chunks: %w", err)
 	}
 	defer rows.Close()
+	inl := r.newInliner()
 	for rows.Next() {
 		c := Chunk{SessionID: sessionID}
 		var data string
-		if err := rows.Scan(&c.WindowID, &c.Seq, &c.Start, &c.End, &c.EventCount, &c.FullSnapshot, &c.ServiceName, &data); err != nil {
+		var hashes []string
+		var offsets []uint32
+		if err := rows.Scan(&c.WindowID, &c.Seq, &c.Start, &c.End, &c.EventCount, &c.FullSnapshot, &c.ServiceName, &data, &hashes, &offsets); err != nil {
 			return fmt.Errorf("read chunks: %w", err)
 		}
 		c.Data = []byte(data)
 		c.Start, c.End = c.Start.UTC(), c.End.UTC()
+		if len(hashes) > 0 {
+			if c.Data, err = inl.inline(ctx, c.ServiceName, c.Data, hashes, offsets); err != nil {
+				return fmt.Errorf("read chunk %s/%d: %w", c.WindowID, c.Seq, err)
+			}
+		}
 		if err := fn(&c); err != nil {
 			return err
 		}

@@ -22,10 +22,13 @@ const (
 	TableTraces     = "session_traces"
 	TableDecisions  = "retained_sessions"
 	TableMigrations = "schema_migrations"
+	// TableAssets holds the large values taken out of chunks (pkg/assetref),
+	// once per site and content hash.
+	TableAssets = "replay_assets"
 )
 
 // DataTables are the tables that hold replay data; each has a TTL.
-var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableEvents, TableTraces, TableDecisions}
+var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableEvents, TableTraces, TableDecisions, TableAssets}
 
 // SchemaOptions shape the DDL.
 type SchemaOptions struct {
@@ -172,13 +175,59 @@ SETTINGS ttl_only_drop_parts = 1`,
 		`{{distributed "session_traces" "trace_id"}}`,
 		`{{distributed "retained_sessions" "session_id"}}`,
 	}},
+	// Assets: large repeated values (stylesheets, data URIs) leave the chunk
+	// for a table keyed by site and content hash; the chunk keeps where they
+	// were (asset_offsets) and which they were (asset_hashes).
+	//
+	// Lifetime: an asset row is written (or copied, by CopyToRetained) for
+	// every day and chunk table its chunks are in, and expires two days
+	// after the TTL of those chunks: one day because a chunk lives in its
+	// day's part until the whole part expires (ttl_only_drop_parts), one day
+	// of margin for the TTL merge that drops it. ReplacingMergeTree keeps the
+	// row that lives longest, so an asset lasts as long as its last chunk
+	// and at most about two days more.
+	//
+	// Codecs (measured by BenchmarkSiteStorage in
+	// collector-receiver/internal/assets, see its doc comment): ZSTD(9) on
+	// the chunk data once the stylesheets left it, ZSTD(9) on asset values.
+	{version: 2, name: "content-addressed assets", statements: []string{
+		`ALTER TABLE {{.DB}}.{{local "replay_chunks_buffer"}}{{.OnCluster}}
+    ADD COLUMN IF NOT EXISTS asset_hashes Array(FixedString(32)) AFTER data,
+    ADD COLUMN IF NOT EXISTS asset_offsets Array(UInt32) CODEC(Delta, ZSTD(1)) AFTER asset_hashes`,
+		`ALTER TABLE {{.DB}}.{{local "replay_chunks"}}{{.OnCluster}}
+    ADD COLUMN IF NOT EXISTS asset_hashes Array(FixedString(32)) AFTER data,
+    ADD COLUMN IF NOT EXISTS asset_offsets Array(UInt32) CODEC(Delta, ZSTD(1)) AFTER asset_hashes`,
+		`{{alterDistributed "replay_chunks_buffer" "ADD COLUMN IF NOT EXISTS asset_hashes Array(FixedString(32)) AFTER data, ADD COLUMN IF NOT EXISTS asset_offsets Array(UInt32) AFTER asset_hashes"}}`,
+		`{{alterDistributed "replay_chunks" "ADD COLUMN IF NOT EXISTS asset_hashes Array(FixedString(32)) AFTER data, ADD COLUMN IF NOT EXISTS asset_offsets Array(UInt32) AFTER asset_hashes"}}`,
+		`ALTER TABLE {{.DB}}.{{local "replay_chunks_buffer"}}{{.OnCluster}} MODIFY COLUMN data String CODEC({{.DataCodec}})`,
+		`ALTER TABLE {{.DB}}.{{local "replay_chunks"}}{{.OnCluster}} MODIFY COLUMN data String CODEC({{.DataCodec}})`,
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "replay_assets"}}{{.OnCluster}} (
+    site LowCardinality(String),
+    hash FixedString(32),
+    value String CODEC({{.AssetCodec}}),
+    chunk_day Date,
+    retained Bool,
+    expires_at DateTime MATERIALIZED toDateTime(chunk_day) + if(retained, {{.RetentionSeconds}}, {{.BufferSeconds}}) + 2 * 86400
+) ENGINE = {{engine "ReplacingMergeTree" "expires_at"}}
+ORDER BY (site, hash)
+TTL expires_at`,
+		`{{distributed "replay_assets" "hash"}}`,
+	}},
 }
+
+// Codecs of the large columns, chosen by measurement (see migration 2).
+const (
+	dataCodec  = "ZSTD(9)"
+	assetCodec = "ZSTD(9)"
+)
 
 type tmplData struct {
 	DB               string
 	OnCluster        string
 	BufferSeconds    int64
 	RetentionSeconds int64
+	DataCodec        string
+	AssetCodec       string
 }
 
 // RenderMigrations returns the DDL of every migration, for review and for
@@ -191,6 +240,8 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 		DB:               o.Database,
 		BufferSeconds:    int64(o.BufferTTL / time.Second),
 		RetentionSeconds: int64(o.RetentionTTL / time.Second),
+		DataCodec:        dataCodec,
+		AssetCodec:       assetCodec,
 	}
 	if o.Cluster != "" && !o.PerShard {
 		data.OnCluster = " ON CLUSTER " + o.Cluster
@@ -207,6 +258,12 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 				family = "Replicated" + family
 			}
 			return family + "(" + version + ")"
+		},
+		"alterDistributed": func(name, change string) string {
+			if o.Cluster == "" {
+				return ""
+			}
+			return fmt.Sprintf("ALTER TABLE %s.%s%s %s", o.Database, name, data.OnCluster, change)
 		},
 		"distributed": func(name, shardKey string) string {
 			if o.Cluster == "" {

@@ -13,12 +13,15 @@ import (
 
 // Writer inserts rows with native-protocol batches (one INSERT per call).
 type Writer struct {
-	conn driver.Conn
-	db   string
+	conn   driver.Conn
+	db     string
+	stored *assetsStored
 }
 
 // NewWriter writes into database db over conn.
-func NewWriter(conn driver.Conn, db string) *Writer { return &Writer{conn: conn, db: db} }
+func NewWriter(conn driver.Conn, db string) *Writer {
+	return &Writer{conn: conn, db: db, stored: newAssetsStored(assetsStoredMax)}
+}
 
 // Batch is a set of rows written together.
 type Batch struct {
@@ -105,7 +108,11 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 	if len(chunks) == 0 {
 		return nil
 	}
-	batch, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at)", w.db, table), driver.WithReleaseConnection())
+	// Assets first: a chunk is never visible before the assets it refers to.
+	if err := w.writeAssets(ctx, table == TableRetained, chunks); err != nil {
+		return err
+	}
+	batch, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets, ingested_at)", w.db, table), driver.WithReleaseConnection())
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", table, err)
 	}
@@ -114,7 +121,8 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 	pending := 0
 	for i := range chunks {
 		c := &chunks[i]
-		if err := batch.Append(c.SessionID, c.WindowID, c.Seq, c.Start, c.End, c.EventCount, c.FullSnapshot, c.ServiceName, c.Data, now); err != nil {
+		hashes, offsets := refColumns(c.Refs)
+		if err := batch.Append(c.SessionID, c.WindowID, c.Seq, c.Start, c.End, c.EventCount, c.FullSnapshot, c.ServiceName, c.Data, hashes, offsets, now); err != nil {
 			return fmt.Errorf("insert %s row %d: %w", table, i, err)
 		}
 		// Send the rows in blocks of about chunkBlockBytes within the one
@@ -191,15 +199,16 @@ func (w *Writer) WriteDecisions(ctx context.Context, rows []Decision) error {
 		})
 }
 
-// CopyToRetained copies a session's buffered chunks into the retained table.
-// It is idempotent: the retained table collapses (session, window, seq)
+// CopyToRetained copies a session's buffered chunks into the retained table,
+// and extends the lifetime of the assets they refer to (RetainAssets). It is
+// idempotent: the retained table collapses (session, window, seq)
 // duplicates, so two collectors copying the same session converge.
 func (w *Writer) CopyToRetained(ctx context.Context, sessionID string) error {
-	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at)
-SELECT session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, ingested_at
+	q := fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets, ingested_at)
+SELECT session_id, window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets, ingested_at
 FROM %[1]s.%[3]s WHERE session_id = {sid:String}`, w.db, TableRetained, TableBuffer)
 	if err := w.conn.Exec(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q); err != nil {
 		return fmt.Errorf("copy session to %s: %w", TableRetained, err)
 	}
-	return nil
+	return w.RetainAssets(ctx, sessionID)
 }
