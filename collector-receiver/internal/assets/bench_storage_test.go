@@ -289,12 +289,14 @@ func (f storageFigures) report(b *testing.B, name string) {
 // in replay_assets), in our chunk table as it was before assets, one row per
 // rrweb event in otel_logs (the HyperDX layout), and as raw JSON, side by
 // side in one run:
+//
 //   - sessions=100: 100 sessions of one site (siteCorpus, built from the two
 //     real smartx recordings), the goal at most 1/3 of otel_logs;
+//
 //   - single: the 7 real recordings, each its own site, goal at least 12x
 //     smaller than raw JSON.
 //
-//	go test -bench BenchmarkSiteStorage -run '^$' -benchtime 1x ./collector-receiver/internal/assets/
+//     go test -bench BenchmarkSiteStorage -run '^$' -benchtime 1x ./collector-receiver/internal/assets/
 func BenchmarkSiteStorage(b *testing.B) {
 	// six hours ago: every chunk is past the retained table's recompression
 	// (an hour) and far from any TTL
