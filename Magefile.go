@@ -206,6 +206,9 @@ func Bench() error {
 		// -count would interleave these two's log lines with their results;
 		// each already reports medians of several passes
 		{"go", "test", "-run", "^$", "-bench", "BenchmarkStorage|BenchmarkReplaySeek", "-benchtime", "1x", "-timeout", "30m", "./pkg/store/"},
+		// content-addressed assets: storage of many sessions of one site and
+		// of single recordings, and the seek with assets re-inlined
+		{"go", "test", "-run", "^$", "-bench", "BenchmarkSiteStorage|BenchmarkReplaySeekAssets", "-benchtime", "1x", "-timeout", "30m", "./collector-receiver/internal/assets/"},
 	}
 	for _, r := range runs {
 		fmt.Println("===", strings.Join(r, " "))
@@ -305,6 +308,16 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 		fmt.Fprintf(&r, "| storage per recorded minute (7 real recordings) | %.0f B/min on disk | raw JSON %.0f B/min; otel_logs, one row per event (HyperDX) %.0f B/min | smaller than both | %.1fx smaller than raw JSON, %.2fx of otel_logs |\n",
 			m["ours_B/min"], m["rawjson_B/min"], m["otellogs_B/min"], m["rawjson_B/min"]/m["ours_B/min"], m["ours_B/min"]/m["otellogs_B/min"])
 	}
+	for _, c := range []struct{ name, corpus, goal string }{
+		{"BenchmarkSiteStorage/sessions=100", "100 sessions of one site (built from its 2 real recordings: same stylesheets, 2-5 page loads each, different interactions and lengths)", "<= 1/3 of otel_logs"},
+		{"BenchmarkSiteStorage/single", "7 real recordings, each its own site", ">= 12x smaller than raw JSON"},
+	} {
+		if m := b[c.name]; m != nil {
+			fmt.Fprintf(&r, "| storage on disk after merges, %s | %.2f MB (%.0f B per recorded minute; assets %.2f MB) | otel_logs, one row per event (HyperDX): %.2f MB; raw JSON %.2f MB; our chunks before assets: %.2f MB | %s | %.3f of otel_logs, %.1fx smaller than raw JSON (before assets: %.2f, %.1fx) |\n",
+				c.corpus, m["ours_B"]/1e6, m["ours_B/min"], m["assets_B"]/1e6, m["otellogs_B"]/1e6, m["rawjson_B"]/1e6, m["before_assets_B"]/1e6, c.goal,
+				m["ours/otellogs"], m["rawjson/ours"], m["before_assets_B"]/m["otellogs_B"], m["rawjson_B"]/m["before_assets_B"])
+		}
+	}
 	if sum, raw := b["BenchmarkSessionList/summary-table"], b["BenchmarkSessionList/raw-events"]; sum != nil && raw != nil {
 		fmt.Fprintf(&r, "| session list, 1M sessions, 6 h range + browser and OS filters, page of 100 | %.1f ms (summary table) | grouping raw events in otel_logs (HyperDX way): %.1f ms | <= 1/10 | 1/%.1f |\n",
 			sum["median-ms/list"], raw["median-ms/list"], raw["median-ms/list"]/sum["median-ms/list"])
@@ -312,6 +325,10 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 	if m := b["BenchmarkReplaySeek"]; m != nil {
 		fmt.Fprintf(&r, "| replay: open a 30-minute session at minute 25 | %.2f MB read, %.0f ms to the data of the first frame | whole session: %.2f MB, %.0f ms | read little | %.0fx fewer bytes |\n",
 			m["seek_bytes"]/1e6, m["seek_ms"], m["whole_bytes"]/1e6, m["whole_ms"], m["whole_bytes"]/m["seek_bytes"])
+	}
+	if a, o := b["BenchmarkReplaySeekAssets/assets"], b["BenchmarkReplaySeekAssets/before"]; a != nil && o != nil {
+		fmt.Fprintf(&r, "| replay with assets re-inlined by the backend: open a 30-minute session at minute 25 | %.2f MB returned (%.2f MB read from ClickHouse), %.0f ms; whole session %.0f ms | stored before assets: %.2f MB returned and read, %.0f ms; whole session %.0f ms | byte-equal, no more bytes | %.2fx the bytes read, %.2fx the time |\n",
+			a["seek_bytes"]/1e6, a["seek_stored_bytes"]/1e6, a["seek_ms"], a["whole_ms"], o["seek_bytes"]/1e6, o["seek_ms"], o["whole_ms"], a["seek_stored_bytes"]/o["seek_stored_bytes"], a["seek_ms"]/o["seek_ms"])
 	}
 	if browserSeek != "" {
 		fmt.Fprintln(&r, browserSeek)
