@@ -275,7 +275,9 @@ func assertTablesIntact(t *testing.T, w *world) {
 		if err := w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s", w.db, table)).Scan(&n); err != nil {
 			t.Fatalf("table %s: %v", table, err)
 		}
-		if n == 0 && table != store.TableRetained {
+		// the world's chunks are written without their assets taken out
+		// (the receiver does that; the fidelity suite replays those)
+		if n == 0 && table != store.TableRetained && table != store.TableAssets {
 			t.Errorf("table %s is empty", table)
 		}
 	}
