@@ -354,7 +354,8 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 		ua = q.browserUA
 	}
 	info := r.state.userAgent(ua)
-	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
+	// One contribution per (window, seq): a retried chunk replaces its first copy.
+	sum := store.SessionSummary{SessionID: c.sessionID, PartID: store.PartID("chunk", c.windowID, strconv.FormatUint(c.seq, 10)), Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
 		Events: uint64(nEvents), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
 		Inputs: uint64(stats.Inputs), RageClicks: uint64(stats.RageClicks), URLs: stats.URLs, UserID: first(c.attrs, resAttrs, AttrUserID),
 		ServiceName: c.service, Device: info.Device, OS: info.OS, Browser: info.Browser, UserAgent: ua, Attributes: r.sessionAttrs(resAttrs)}
@@ -454,10 +455,11 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 			if detail == "" {
 				detail = lr.Body().AsString()
 			}
+			id := eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: typ, URL: url,
-				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID,
-				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)})
-			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
+				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: id})
+			// the error counts once however often its record is retried
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: id, Start: t, End: t, Errors: 1})
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
 		case name != "":
 			body := lr.Body().AsString()
@@ -547,7 +549,9 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 			}
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
-			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
+			// keyed by trace and span id: a retried span counts once
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: store.PartID("span", traceID, spanID, "error"),
+				Start: t, End: t, Errors: 1})
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {

@@ -280,7 +280,7 @@ func assertTablesIntact(t *testing.T, w *world) {
 		}
 	}
 	var sessions uint64
-	_ = w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(session_id) FROM %s.sessions", w.db)).Scan(&sessions)
+	_ = w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(session_id) FROM %s.session_summaries", w.db)).Scan(&sessions)
 	if sessions != 6 {
 		t.Errorf("sessions table holds %d sessions, want 6", sessions)
 	}

@@ -281,7 +281,11 @@ func TestClusterDDLRendersOnClusterReplicatedAndDistributed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(rendered[0], "\n;\n")
+	var stmts []string
+	for _, m := range rendered {
+		stmts = append(stmts, m...)
+	}
+	all := strings.Join(stmts, "\n;\n")
 	for _, table := range store.DataTables {
 		if !strings.Contains(all, "CREATE TABLE IF NOT EXISTS sessionreplay."+table+"_local ON CLUSTER replay") {
 			t.Errorf("%s_local ON CLUSTER missing", table)

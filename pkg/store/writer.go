@@ -135,10 +135,12 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 // chunkBlockBytes is the size of the native blocks chunk inserts are sent in.
 const chunkBlockBytes = 1 << 20
 
-// WriteSessions inserts per-chunk session summary rows.
+// WriteSessions inserts per-contribution session summary rows; rows with the
+// same (session, PartID) collapse into one.
 func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error {
+	now := time.Now()
 	return w.insert(ctx, TableSessions,
-		"session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes",
+		"session_id, part_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes, received_at",
 		len(rows), func(b driver.Batch, i int) error {
 			s := &rows[i]
 			urls := s.URLs
@@ -155,9 +157,13 @@ func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error
 			if s.EntryURL == "" {
 				entryAt = noEntry
 			}
-			return b.Append(s.SessionID, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
+			part := s.PartID
+			if part == 0 {
+				part = SummaryPartID(s)
+			}
+			return b.Append(s.SessionID, part, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
 				s.RageClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
-				s.Browser, s.Country, s.UserAgent, attrs)
+				s.Browser, s.Country, s.UserAgent, attrs, now)
 		})
 }
 
