@@ -20,7 +20,6 @@ import (
 	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
-	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -108,6 +107,18 @@ func (q *request) retain(session, rule string, t time.Time, traceID string) {
 	if q.r.state.claim(session, rule) {
 		q.decs = append(q.decs, store.Decision{SessionID: session, Rule: rule, TriggerTime: t, TraceID: traceID})
 	}
+}
+
+// matchByTrace handles a rule match on a span or log without session.id:
+// through the trace's cached session now, else stored as a pending match
+// (with the request's rows) that the sweeper of any replica resolves once
+// the trace's session link is stored.
+func (q *request) matchByTrace(rule string, t time.Time, traceID string) {
+	if s := q.r.state.sessionOfTrace(traceID); s != "" {
+		q.retain(s, rule, t, traceID)
+		return
+	}
+	q.batch.Pending = append(q.batch.Pending, store.PendingMatch{TraceID: traceID, Rule: rule, TriggerTime: t, CreatedAt: q.now})
 }
 
 // seen notes a session of this request and applies sampling to new ones.
@@ -374,26 +385,6 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			Name: m.Name, URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
 			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(c.seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
-	r.state.update(c.sessionID, q.now, func(f *rules.Facts) {
-		for _, u := range stats.URLs {
-			if len(f.URLs) < 1000 {
-				f.URLs[u] = true
-			}
-		}
-		for _, t := range stats.CustomTags {
-			if len(f.Events) < 1000 {
-				f.Events[t] = true
-			}
-		}
-		f.RageClicks += stats.RageClicks
-		s, e := time.UnixMilli(start), time.UnixMilli(end)
-		if f.Start.IsZero() || s.Before(f.Start) {
-			f.Start = s
-		}
-		if e.After(f.End) {
-			f.End = e
-		}
-	})
 	return len(data), nil
 }
 
@@ -460,24 +451,18 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: id})
 			// the error counts once however often its record is retried
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: id, Start: t, End: t, Errors: 1})
-			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
 		case name != "":
 			body := lr.Body().AsString()
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindCustom, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(body)), TraceID: traceID, SpanID: spanID,
 				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
-			r.state.update(sid, q.now, func(f *rules.Facts) {
-				if len(f.Events) < 1000 {
-					f.Events[name] = true
-				}
-			})
 		}
 	}
 	for _, rule := range r.rules.MatchLog(ctx, rl, sl, lr) {
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {
-			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+			q.matchByTrace(rule, t, traceID)
 		}
 	}
 }
@@ -552,7 +537,6 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 			// keyed by trace and span id: a retried span counts once
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: store.PartID("span", traceID, spanID, "error"),
 				Start: t, End: t, Errors: 1})
-			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
 			status := str(attrs, "http.response.status_code")
@@ -573,7 +557,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {
-			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+			q.matchByTrace(rule, t, traceID)
 		}
 	}
 }

@@ -28,11 +28,16 @@ type Batch struct {
 	Events    []Event
 	Links     []TraceLink
 	Decisions []Decision
+	// Pending are span/log rule matches waiting for their trace's session.
+	Pending []PendingMatch
+	// Evaluations record idle-time rule evaluations (written last, with the
+	// decisions, once the rows they judged are stored).
+	Evaluations []Evaluation
 }
 
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int {
-	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions)
+	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions) + len(b.Pending) + len(b.Evaluations)
 }
 
 // Append moves the rows of o into b.
@@ -43,6 +48,8 @@ func (b *Batch) Append(o *Batch) {
 	b.Events = append(b.Events, o.Events...)
 	b.Links = append(b.Links, o.Links...)
 	b.Decisions = append(b.Decisions, o.Decisions...)
+	b.Pending = append(b.Pending, o.Pending...)
+	b.Evaluations = append(b.Evaluations, o.Evaluations...)
 }
 
 // Write inserts every non-empty part of b. The row tables are written
@@ -56,6 +63,7 @@ func (w *Writer) Write(ctx context.Context, b *Batch) error {
 		func() error { return w.WriteSessions(ctx, b.Sessions) },
 		func() error { return w.WriteEvents(ctx, b.Events) },
 		func() error { return w.WriteTraceLinks(ctx, b.Links) },
+		func() error { return w.WritePending(ctx, b.Pending) },
 	}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
@@ -70,7 +78,7 @@ func (w *Writer) Write(ctx context.Context, b *Batch) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return w.WriteDecisions(ctx, b.Decisions)
+	return errors.Join(w.WriteDecisions(ctx, b.Decisions), w.WriteEvaluations(ctx, b.Evaluations))
 }
 
 func (w *Writer) insert(ctx context.Context, table, columns string, n int, appendRow func(driver.Batch, int) error) error {
