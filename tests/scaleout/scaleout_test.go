@@ -417,7 +417,9 @@ func balancer(t *testing.T, backends []string) string {
 			target, _ := url.Parse("http://" + backends[(next.Add(1)-1)%uint64(len(backends))])
 			pr.SetURL(target)
 		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) { http.Error(w, err.Error(), http.StatusBadGateway) },
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
