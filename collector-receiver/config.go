@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
@@ -32,13 +34,20 @@ var (
 	ErrBadRegex         = rules.ErrBadRegex
 	ErrSampleRatio      = rules.ErrSampleRatio
 	ErrEmptySessionRule = rules.ErrEmptySession
+	ErrHTTPConfiguredTwice = errors.New("the OTLP/HTTP server is configured twice: move the top-level HTTP keys (endpoint, cors, tls, ...) under protocols.http, or drop protocols.http")
 )
 
 // Config of the sessionreplay receiver.
 type Config struct {
 	// ServerConfig is the OTLP/HTTP server: endpoint, tls, cors, auth,
-	// max_request_body_size, compression_algorithms, ...
+	// max_request_body_size, compression_algorithms, ... These top-level
+	// keys stay valid; protocols.http is the same server spelled like the
+	// otlp receiver's (set one of the two).
 	confighttp.ServerConfig `mapstructure:",squash"`
+	// Protocols are the OTLP servers, configured like the otlp receiver's:
+	// protocols.grpc (configgrpc; off unless set) next to protocols.http.
+	// Both serve the same handler with the same limits and keys.
+	Protocols ProtocolsConfig `mapstructure:"protocols"`
 
 	// ClickHouse is where replay data goes.
 	ClickHouse ClickHouseConfig `mapstructure:"clickhouse"`
@@ -71,6 +80,20 @@ type Config struct {
 	Rules    []rules.Rule   `mapstructure:"rules"`
 	Sessions SessionsConfig `mapstructure:"sessions"`
 	Batch    BatchConfig    `mapstructure:"batch"`
+}
+
+// ProtocolsConfig are the OTLP servers.
+type ProtocolsConfig struct {
+	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
+	HTTP configoptional.Optional[confighttp.ServerConfig] `mapstructure:"http"`
+}
+
+// httpServer is the effective OTLP/HTTP server config.
+func (c *Config) httpServer() *confighttp.ServerConfig {
+	if c.Protocols.HTTP.HasValue() {
+		return c.Protocols.HTTP.Get()
+	}
+	return &c.ServerConfig
 }
 
 // RateLimitsConfig: per replay session (chunks/s, keyed by session.id; on by
@@ -145,6 +168,9 @@ var _ confmap.Validator = (*Config)(nil)
 // Validate reports every problem, each naming its field.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.Protocols.HTTP.HasValue() && c.ServerConfig.NetAddr.Endpoint != DefaultEndpoint {
+		errs = append(errs, fmt.Errorf("endpoint %q and protocols.http: %w", c.ServerConfig.NetAddr.Endpoint, ErrHTTPConfiguredTwice))
+	}
 	if c.ClickHouse.Endpoint == "" {
 		errs = append(errs, fmt.Errorf("clickhouse.endpoint: %w", ErrMissingEndpoint))
 	} else if _, err := clickhouse.ParseDSN(c.ClickHouse.Endpoint); err != nil {
