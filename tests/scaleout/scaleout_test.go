@@ -80,11 +80,13 @@ func TestScaleOutReplicasAgreeWithOneReplica(t *testing.T) {
 	conn := shards[0].conn
 	load := buildLoad(t)
 
-	single := runLoad(t, bin, shards, "scale_single", 1, false, load)
-	multi := runLoad(t, bin, shards, "scale_replicas", 3, true, load)
+	single := runLoad(t, bin, shards, "scale_single", 1, false, false, load)
+	multi := runLoad(t, bin, shards, "scale_replicas", 3, true, false, load)
+	// The same load through a collector's own otlp exporter (OTLP/gRPC).
+	viaGRPC := runLoad(t, bin, shards, "scale_grpc", 1, false, true, load)
 
 	// Decisions: exactly the expected ones, once each, equal to the single run.
-	for _, run := range []*runResult{single, multi} {
+	for _, run := range []*runResult{single, multi, viaGRPC} {
 		got := map[string][]string{}
 		for _, d := range run.decisions {
 			got[d.SessionID] = append(got[d.SessionID], d.Rule)
@@ -99,13 +101,19 @@ func TestScaleOutReplicasAgreeWithOneReplica(t *testing.T) {
 	if !reflect.DeepEqual(single.decisions, multi.decisions) {
 		t.Errorf("decisions differ:\n single %v\n 3 replicas %v", single.decisions, multi.decisions)
 	}
+	if !reflect.DeepEqual(single.decisions, viaGRPC.decisions) {
+		t.Errorf("decisions differ:\n single %v\n via OTLP/gRPC %v", single.decisions, viaGRPC.decisions)
+	}
 	// Summaries equal.
 	summariesEqual := true
 	for _, s := range load {
-		a, b := summary(t, conn, single.db, s.id), summary(t, conn, multi.db, s.id)
+		a, b, g := summary(t, conn, single.db, s.id), summary(t, conn, multi.db, s.id), summary(t, conn, viaGRPC.db, s.id)
 		if !reflect.DeepEqual(a, b) {
 			summariesEqual = false
 			t.Errorf("session %s: summary differs:\n single     %+v\n 3 replicas %+v", s.id, a, b)
+		}
+		if !reflect.DeepEqual(a, g) {
+			t.Errorf("session %s: summary differs:\n single        %+v\n via OTLP/gRPC %+v", s.id, a, g)
 		}
 		if a.Chunks != chunksPer {
 			t.Errorf("session %s: %d chunks in its summary, want %d", s.id, a.Chunks, chunksPer)
@@ -114,6 +122,8 @@ func TestScaleOutReplicasAgreeWithOneReplica(t *testing.T) {
 	t.Logf("RELIABILITY scenario=replica_kill replicas=3 shards=2 sessions=%d %s decisions=%d expected_decisions=%d equal_to_single=%v summaries_equal=%v kill_to_ready_ms=%d settle_ms=%d",
 		len(load), multi.ledger.String(), len(multi.decisions), expectedDecisions(load), reflect.DeepEqual(single.decisions, multi.decisions),
 		summariesEqual, multi.killToReady.Milliseconds(), multi.settle.Milliseconds())
+	t.Logf("RELIABILITY scenario=otlp_grpc_exporter replicas=1 shards=2 sessions=%d %s decisions=%d equal_to_single=%v settle_ms=%d",
+		len(load), viaGRPC.ledger.String(), len(viaGRPC.decisions), reflect.DeepEqual(single.decisions, viaGRPC.decisions), viaGRPC.settle.Milliseconds())
 	t.Logf("RELIABILITY scenario=single_replica replicas=1 shards=2 sessions=%d %s decisions=%d settle_ms=%d",
 		len(load), single.ledger.String(), len(single.decisions), single.settle.Milliseconds())
 	_ = ctx
@@ -456,7 +466,11 @@ type runResult struct {
 	settle      time.Duration
 }
 
-func runLoad(t *testing.T, bin string, shards []shard, db string, replicas int, kill bool, load []session) *runResult {
+// runLoad sends the load to `replicas` collectors (one killed midway when
+// kill) through the balancer, or, viaGRPC, to a front collector whose otlp
+// exporter forwards it over OTLP/gRPC to one receiver; and waits until every
+// session is judged.
+func runLoad(t *testing.T, bin string, shards []shard, db string, replicas int, kill, viaGRPC bool, load []session) *runResult {
 	ctx := context.Background()
 	opts := store.DefaultSchemaOptions()
 	opts.Database, opts.Cluster = db, clusterName
@@ -467,8 +481,48 @@ func runLoad(t *testing.T, bin string, shards []shard, db string, replicas int, 
 	dir := t.TempDir()
 	var reps []*replica
 	var addrs []string
+	var front *replica
 	for i := 0; i < replicas; i++ {
 		addr := stack.FreeAddr(t)
+		protocols := ""
+		if viaGRPC {
+			grpcAddr := stack.FreeAddr(t)
+			protocols = fmt.Sprintf("\n    protocols:\n      grpc:\n        endpoint: %s", grpcAddr)
+			front = &replica{t: t, bin: bin, config: filepath.Join(dir, "front.yaml"), addr: stack.FreeAddr(t), logFile: filepath.Join(dir, "front.log")}
+			// No sending queue: the front acknowledges a request only once
+			// the receiver did, so the ledger still means "stored".
+			frontCfg := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+exporters:
+  otlp:
+    endpoint: %s
+    tls:
+      insecure: true
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: true
+      initial_interval: 100ms
+      max_elapsed_time: 60s
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp]
+    logs:
+      receivers: [otlp]
+      exporters: [otlp]
+`, front.addr, grpcAddr)
+			if err := os.WriteFile(front.config, []byte(frontCfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// replicas talk to different shards; Distributed inserts are
 		// synchronous, so an acknowledged row is on its shard
 		dsn := fmt.Sprintf("clickhouse://%s/%s?distributed_foreground_insert=1", shards[i%2].srv.TCPAddr(), db)
@@ -477,7 +531,7 @@ func runLoad(t *testing.T, bin string, shards []shard, db string, replicas int, 
     endpoint: %s
     clickhouse:
       endpoint: %s
-    create_schema: false
+    create_schema: false%s
     sessions:
       idle_timeout: %s
       decision_cache_ttl: 1s
@@ -498,7 +552,7 @@ service:
     logs:
       receivers: [sessionreplay]
       exporters: [debug]
-`, addr, dsn, idleTimeout, rulesYAML)
+`, addr, dsn, protocols, idleTimeout, rulesYAML)
 		path := filepath.Join(dir, fmt.Sprintf("replica-%d.yaml", i))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
@@ -509,7 +563,15 @@ service:
 		reps = append(reps, r)
 		addrs = append(addrs, addr)
 	}
-	lb := balancer(t, addrs)
+	var lb string
+	if front != nil {
+		front.start() // after the receiver: its exporter connects at once
+		t.Cleanup(front.stop)
+		lb = front.addr
+		reps = append(reps, front)
+	} else {
+		lb = balancer(t, addrs)
+	}
 	l := &ledger{ackedChunks: map[string]bool{}}
 	res := &runResult{db: db, ledger: l}
 
