@@ -54,9 +54,9 @@ type srReceiver struct {
 	refs    int
 	release func()
 
-	mu       sync.Mutex // start/stop
-	started  bool
-	stopped  bool
+	mu         sync.Mutex // start/stop
+	started    bool
+	stopped    bool
 	server     *http.Server
 	grpcServer *grpc.Server
 	serverWG   sync.WaitGroup
