@@ -18,24 +18,26 @@ import (
 
 // Sentinel errors of Config.Validate; each is wrapped with the field it concerns.
 var (
-	ErrMissingEndpoint     = errors.New("clickhouse.endpoint is required")
-	ErrBadEndpoint         = errors.New("clickhouse.endpoint is not a valid ClickHouse DSN")
-	ErrBadTTL              = errors.New("ttl must be at least 1h")
-	ErrBadDuration         = errors.New("duration must be positive")
-	ErrBadSize             = errors.New("size must be positive")
-	ErrBadSelector         = errors.New("invalid mask selector")
-	ErrBadPlaceholder      = privacy.ErrBadPlaceholder
-	ErrBadRateLimit        = errors.New("invalid rate limit")
-	ErrBadIngestKey        = errors.New("invalid ingest key")
-	ErrUnknownRuleKind     = rules.ErrUnknownRuleKind
-	ErrBadCondition        = rules.ErrBadCondition
-	ErrRuleName            = rules.ErrRuleName
-	ErrRuleKind            = rules.ErrRuleKind
-	ErrBadRegex            = rules.ErrBadRegex
-	ErrSampleRatio         = rules.ErrSampleRatio
-	ErrEmptySessionRule    = rules.ErrEmptySession
-	ErrHTTPConfiguredTwice = errors.New("the OTLP/HTTP server is configured twice: move the top-level HTTP keys (endpoint, cors, tls, ...) under protocols.http, or drop protocols.http")
+	ErrMissingEndpoint  = errors.New("clickhouse.endpoint is required")
+	ErrBadEndpoint      = errors.New("clickhouse.endpoint is not a valid ClickHouse DSN")
+	ErrBadTTL           = errors.New("ttl must be at least 1h")
+	ErrBadDuration      = errors.New("duration must be positive")
+	ErrBadSize          = errors.New("size must be positive")
+	ErrBadSelector      = errors.New("invalid mask selector")
+	ErrBadPlaceholder   = privacy.ErrBadPlaceholder
+	ErrBadRateLimit     = errors.New("invalid rate limit")
+	ErrBadIngestKey     = errors.New("invalid ingest key")
+	ErrUnknownRuleKind  = rules.ErrUnknownRuleKind
+	ErrBadCondition     = rules.ErrBadCondition
+	ErrRuleName         = rules.ErrRuleName
+	ErrRuleKind         = rules.ErrRuleKind
+	ErrBadRegex         = rules.ErrBadRegex
+	ErrSampleRatio      = rules.ErrSampleRatio
+	ErrEmptySessionRule = rules.ErrEmptySession
 )
+
+// ErrHTTPConfiguredTwice: the top-level HTTP keys and protocols.http are both set.
+var ErrHTTPConfiguredTwice = errors.New("the OTLP/HTTP server is configured twice: move the top-level HTTP keys (endpoint, cors, tls, ...) under protocols.http, or drop protocols.http")
 
 // Config of the sessionreplay receiver.
 type Config struct {
