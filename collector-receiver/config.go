@@ -135,20 +135,22 @@ type ClickHouseConfig struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
-// SessionsConfig tunes the per-session memory of the receiver.
+// SessionsConfig tunes the session rules and the receiver's caches.
 type SessionsConfig struct {
-	// IdleTimeout: a session without data for this long is evaluated by the
-	// session rules and forgotten.
+	// IdleTimeout: a session that received nothing for this long is judged
+	// by the session rules, from what is stored, by any replica.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
-	// MaxSessions bounds the sessions kept in memory (oldest evaluated first).
+	// MaxSessions bounds the sessions whose tabs' privacy state is kept in
+	// memory (the oldest is forgotten first).
 	MaxSessions int `mapstructure:"max_sessions"`
 	// DecisionCacheTTL is how long "not retained" is believed before
 	// ClickHouse is asked again (other replicas may have decided).
 	DecisionCacheTTL time.Duration `mapstructure:"decision_cache_ttl"`
 	// PendingTraceTTL is how long a span rule match whose trace has no known
-	// session yet waits for a session link.
+	// session yet waits (stored in pending_matches) for a session link.
 	PendingTraceTTL time.Duration `mapstructure:"pending_trace_ttl"`
-	// MaxPendingTraces bounds those waiting matches.
+	// MaxPendingTraces bounds the matches (and idle sessions) one sweep
+	// handles; the rest wait for the next sweep.
 	MaxPendingTraces int `mapstructure:"max_pending_traces"`
 }
 
