@@ -88,6 +88,14 @@ func E2E() error {
 	return sh.RunV("go", "test", "-tags", "e2e", "-count=1", "-v", "-timeout=15m", "./tests/e2e")
 }
 
+// ScaleOut runs three real collectors behind a round-robin balancer against
+// a 2-shard embedded ClickHouse cluster, kills one with SIGKILL midway and
+// compares decisions, chunks and summaries with a single-replica run
+// (tests/scaleout, issue 15; about 80 s).
+func ScaleOut() error {
+	return sh.RunV("go", "test", "-tags", "scaleout", "-count=1", "-v", "-timeout=10m", "./tests/scaleout")
+}
+
 // Frontend builds the plugin's frontend into dist/ (npm run build), unless
 // dist/module.js is newer than src/ and the build's configuration.
 func Frontend() error {
@@ -177,7 +185,7 @@ func Test() error {
 		return err
 	}
 	steps := []step{
-		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist,fidelity"}, goPackages...)},
+		{"go vet", append([]string{"go", "vet", "-tags", "e2e,dist,fidelity,scaleout"}, goPackages...)},
 		{"go test", append([]string{"go", "test", "-count=1", "-v", "-timeout=20m"}, goPackages...)},
 		{"frontend typecheck", []string{"npm", "run", "typecheck"}},
 		{"frontend lint", []string{"npm", "run", "lint"}},
@@ -191,6 +199,7 @@ func Test() error {
 		{"end-to-end (Chromium, collector, ClickHouse, plugin)", []string{"go", "tool", "mage", "e2e"}},
 		{"real browser SDKs end-to-end (HyperDX, Faro, OTel JS in Chromium)", []string{"go", "tool", "mage", "sdks"}},
 		{"fidelity (real recordings through the pipeline, Replayer pixels in Chromium)", []string{"go", "tool", "mage", "fidelity"}},
+		{"scale-out (3 collectors, 2-shard ClickHouse, a replica SIGKILLed)", []string{"go", "tool", "mage", "scaleout"}},
 	}
 	return runSteps(steps)
 }

@@ -121,7 +121,7 @@ func TestMalformedRequests(t *testing.T) {
 			if n := c.count("SELECT count() FROM DB.session_events WHERE session_id = {s:String} AND ts > now() + INTERVAL 2 HOUR", "s", "future-"+c.db); n != 0 {
 				t.Errorf("%d markers in the future", n)
 			}
-			if n := c.count("SELECT count() FROM DB.sessions WHERE session_id = {s:String} AND (end_time > now() + INTERVAL 2 HOUR OR start_time > now() + INTERVAL 2 HOUR)", "s", "future-"+c.db); n != 0 {
+			if n := c.count("SELECT count() FROM DB.session_summaries WHERE session_id = {s:String} AND (end_time > now() + INTERVAL 2 HOUR OR start_time > now() + INTERVAL 2 HOUR)", "s", "future-"+c.db); n != 0 {
 				t.Errorf("summary in the future")
 			}
 		}},

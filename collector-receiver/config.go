@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
@@ -34,11 +36,20 @@ var (
 	ErrEmptySessionRule = rules.ErrEmptySession
 )
 
+// ErrHTTPConfiguredTwice: the top-level HTTP keys and protocols.http are both set.
+var ErrHTTPConfiguredTwice = errors.New("the OTLP/HTTP server is configured twice: move the top-level HTTP keys (endpoint, cors, tls, ...) under protocols.http, or drop protocols.http")
+
 // Config of the sessionreplay receiver.
 type Config struct {
 	// ServerConfig is the OTLP/HTTP server: endpoint, tls, cors, auth,
-	// max_request_body_size, compression_algorithms, ...
+	// max_request_body_size, compression_algorithms, ... These top-level
+	// keys stay valid; protocols.http is the same server spelled like the
+	// otlp receiver's (set one of the two).
 	confighttp.ServerConfig `mapstructure:",squash"`
+	// Protocols are the OTLP servers, configured like the otlp receiver's:
+	// protocols.grpc (configgrpc; off unless set) next to protocols.http.
+	// Both serve the same handler with the same limits and keys.
+	Protocols ProtocolsConfig `mapstructure:"protocols"`
 
 	// ClickHouse is where replay data goes.
 	ClickHouse ClickHouseConfig `mapstructure:"clickhouse"`
@@ -71,6 +82,20 @@ type Config struct {
 	Rules    []rules.Rule   `mapstructure:"rules"`
 	Sessions SessionsConfig `mapstructure:"sessions"`
 	Batch    BatchConfig    `mapstructure:"batch"`
+}
+
+// ProtocolsConfig are the OTLP servers.
+type ProtocolsConfig struct {
+	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
+	HTTP configoptional.Optional[confighttp.ServerConfig] `mapstructure:"http"`
+}
+
+// httpServer is the effective OTLP/HTTP server config.
+func (c *Config) httpServer() *confighttp.ServerConfig {
+	if c.Protocols.HTTP.HasValue() {
+		return c.Protocols.HTTP.Get()
+	}
+	return &c.ServerConfig
 }
 
 // RateLimitsConfig: per replay session (chunks/s, keyed by session.id; on by
@@ -110,20 +135,22 @@ type ClickHouseConfig struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
-// SessionsConfig tunes the per-session memory of the receiver.
+// SessionsConfig tunes the session rules and the receiver's caches.
 type SessionsConfig struct {
-	// IdleTimeout: a session without data for this long is evaluated by the
-	// session rules and forgotten.
+	// IdleTimeout: a session that received nothing for this long is judged
+	// by the session rules, from what is stored, by any replica.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
-	// MaxSessions bounds the sessions kept in memory (oldest evaluated first).
+	// MaxSessions bounds the sessions whose tabs' privacy state is kept in
+	// memory (the oldest is forgotten first).
 	MaxSessions int `mapstructure:"max_sessions"`
 	// DecisionCacheTTL is how long "not retained" is believed before
 	// ClickHouse is asked again (other replicas may have decided).
 	DecisionCacheTTL time.Duration `mapstructure:"decision_cache_ttl"`
 	// PendingTraceTTL is how long a span rule match whose trace has no known
-	// session yet waits for a session link.
+	// session yet waits (stored in pending_matches) for a session link.
 	PendingTraceTTL time.Duration `mapstructure:"pending_trace_ttl"`
-	// MaxPendingTraces bounds those waiting matches.
+	// MaxPendingTraces bounds the matches (and idle sessions) one sweep
+	// handles; the rest wait for the next sweep.
 	MaxPendingTraces int `mapstructure:"max_pending_traces"`
 }
 
@@ -145,6 +172,9 @@ var _ confmap.Validator = (*Config)(nil)
 // Validate reports every problem, each naming its field.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.Protocols.HTTP.HasValue() && c.ServerConfig.NetAddr.Endpoint != DefaultEndpoint {
+		errs = append(errs, fmt.Errorf("endpoint %q and protocols.http: %w", c.ServerConfig.NetAddr.Endpoint, ErrHTTPConfiguredTwice))
+	}
 	if c.ClickHouse.Endpoint == "" {
 		errs = append(errs, fmt.Errorf("clickhouse.endpoint: %w", ErrMissingEndpoint))
 	} else if _, err := clickhouse.ParseDSN(c.ClickHouse.Endpoint); err != nil {

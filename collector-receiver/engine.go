@@ -10,14 +10,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
-	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
+	"github.com/seed/sessionreplay/collector-receiver/internal/retention"
 	"github.com/seed/sessionreplay/collector-receiver/internal/useragent"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
-// engine is the receiver's small in-memory state: per-session facts for the
-// session rules, the decision cache, trace -> session links and the span
-// rule matches still waiting for their trace's session.
+// engine holds the receiver's caches: the decision cache, trace -> session
+// links, parsed user agents and the privacy state of open tabs. None of it
+// is the only copy of anything (issue 15): session-rule inputs, decisions
+// and span rule matches waiting for their trace's session are in ClickHouse,
+// and the retention sweeper (internal/retention) judges them from there.
 type engine struct {
 	r *srReceiver
 
@@ -28,26 +30,21 @@ type engine struct {
 	traceSess map[string]string          // trace id -> session id
 	traceRing []string
 	traceNext int
-	pending   map[string]*pendingTrace
 	uaCache   map[string]useragent.Info
 	rrParts   map[rrKey]*rrPartial
+	sweeper   *retention.Sweeper
 
 	copyCh chan copyReq
 	quit   chan struct{}
 	wg     sync.WaitGroup
 }
 
+// sessState is the privacy state of a session's tabs (which nodes are
+// masked inputs), kept while the session sends.
 type sessState struct {
-	mu       sync.Mutex // guards windows (privacy state)
-	facts    rules.Facts
+	mu       sync.Mutex // guards windows
 	lastSeen time.Time
 	windows  map[string]*privacy.State
-}
-
-type pendingTrace struct {
-	matches   []store.Decision // SessionID empty
-	deadline  time.Time
-	lastCheck time.Time
 }
 
 type copyReq struct {
@@ -69,7 +66,6 @@ func newEngine(r *srReceiver) *engine {
 		negative:  map[string]time.Time{},
 		traceSess: map[string]string{},
 		traceRing: make([]string, 0, 1024),
-		pending:   map[string]*pendingTrace{},
 		uaCache:   map[string]useragent.Info{},
 		rrParts:   map[rrKey]*rrPartial{},
 		copyCh:    make(chan copyReq, 4096),
@@ -78,10 +74,24 @@ func newEngine(r *srReceiver) *engine {
 }
 
 func (e *engine) start() {
+	cfg := e.r.cfg.Sessions
+	e.sweeper = retention.New(retention.Config{IdleTimeout: cfg.IdleTimeout, PendingTTL: cfg.PendingTraceTTL,
+		QueryTimeout: e.r.cfg.ClickHouse.Timeout, Batch: cfg.MaxPendingTraces},
+		e.r.reader, e.r.rules, func(ctx context.Context, b *store.Batch) error { return e.r.add(ctx, b, 64*b.Len()) },
+		e.r.writer.CopyToRetained, e.decidedElsewhere, e.r.logger)
 	e.wg.Add(3)
 	go e.idleLoop()
-	go e.pendingLoop()
+	go func() { defer e.wg.Done(); e.sweeper.Run(e.quit) }()
 	go e.copyLoop()
+}
+
+// decidedElsewhere hears of decisions the sweeper stored: cache them, count
+// them and copy their sessions' buffered chunks.
+func (e *engine) decidedElsewhere(decs []store.Decision) {
+	for _, d := range decs {
+		e.claim(d.SessionID, d.Rule)
+	}
+	e.committed(decs)
 }
 
 func (e *engine) stop(ctx context.Context) {
@@ -103,20 +113,12 @@ func (e *engine) touch(id string, now time.Time) (st *sessState, isNew bool) {
 		if len(e.sessions) >= e.r.cfg.Sessions.MaxSessions {
 			e.evictOldestLocked()
 		}
-		st = &sessState{facts: rules.Facts{URLs: map[string]bool{}, Events: map[string]bool{}}}
+		st = &sessState{}
 		e.sessions[id] = st
 		isNew = true
 	}
 	st.lastSeen = now
 	return st, isNew
-}
-
-// update applies f to a session's facts under the engine lock.
-func (e *engine) update(id string, now time.Time, f func(*rules.Facts)) {
-	st, _ := e.touch(id, now)
-	e.mu.Lock()
-	f(&st.facts)
-	e.mu.Unlock()
 }
 
 func (e *engine) evictOldestLocked() {
@@ -128,9 +130,7 @@ func (e *engine) evictOldestLocked() {
 		}
 	}
 	if oldest != "" {
-		st := e.sessions[oldest]
 		delete(e.sessions, oldest)
-		go e.evaluate(oldest, st)
 	}
 }
 
@@ -301,49 +301,10 @@ func (e *engine) copyLoop() {
 	}
 }
 
-// decideAsync writes decisions made outside a request (idle sessions,
-// resolved traces), retrying while ClickHouse is unavailable.
-func (e *engine) decideAsync(decs []store.Decision) {
-	var fresh []store.Decision
-	for _, d := range decs {
-		if e.claim(d.SessionID, d.Rule) {
-			fresh = append(fresh, d)
-		}
-	}
-	if len(fresh) == 0 {
-		return
-	}
-	backoff := 200 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		err := e.r.add(ctx, &store.Batch{Decisions: fresh}, 64*len(fresh))
-		cancel()
-		if err == nil {
-			e.committed(fresh)
-			return
-		}
-		if attempt >= 20 {
-			e.r.logger.Error("retention decision not stored", zap.Any("decisions", fresh), zap.Error(err))
-			for _, d := range fresh {
-				e.unclaim(d.SessionID, d.Rule)
-			}
-			return
-		}
-		select {
-		case <-e.quit:
-			return
-		case <-time.After(backoff):
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
-	}
-}
-
 // ---- trace -> session ----
 
-// linkTrace remembers that trace belongs to session and resolves span rule
-// matches that were waiting for it.
+// linkTrace remembers that trace belongs to session (a cache: the link is
+// stored in session_traces, where the sweeper resolves waiting matches).
 func (e *engine) linkTrace(traceID, session string) {
 	if traceID == "" || session == "" {
 		return
@@ -359,21 +320,7 @@ func (e *engine) linkTrace(traceID, session string) {
 		}
 	}
 	e.traceSess[traceID] = session
-	p := e.pending[traceID]
-	delete(e.pending, traceID)
 	e.mu.Unlock()
-	if p != nil {
-		go e.decideAsync(withSession(p.matches, session))
-	}
-}
-
-func withSession(decs []store.Decision, session string) []store.Decision {
-	out := make([]store.Decision, len(decs))
-	for i, d := range decs {
-		d.SessionID = session
-		out[i] = d
-	}
-	return out
 }
 
 // sessionOfTrace is the in-memory link, if any.
@@ -383,93 +330,13 @@ func (e *engine) sessionOfTrace(traceID string) string {
 	return e.traceSess[traceID]
 }
 
-// matchByTrace handles a rule match on a span/log without session.id: it
-// resolves through the trace id now (memory) or later (links arriving, or
-// ClickHouse, checked in the background).
-func (e *engine) matchByTrace(d store.Decision) {
-	if d.TraceID == "" {
-		return
-	}
-	if s := e.sessionOfTrace(d.TraceID); s != "" {
-		go e.decideAsync(withSession([]store.Decision{d}, s))
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p := e.pending[d.TraceID]
-	if p == nil {
-		if len(e.pending) >= e.r.cfg.Sessions.MaxPendingTraces {
-			e.r.logger.Warn("too many span rule matches waiting for their session; dropping", zap.String("trace_id", d.TraceID), zap.String("rule", d.Rule))
-			return
-		}
-		p = &pendingTrace{deadline: time.Now().Add(e.r.cfg.Sessions.PendingTraceTTL)}
-		e.pending[d.TraceID] = p
-	}
-	for _, m := range p.matches {
-		if m.Rule == d.Rule {
-			return
-		}
-	}
-	p.matches = append(p.matches, d)
-}
-
-func (e *engine) pendingLoop() {
-	defer e.wg.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.quit:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		var check []string
-		e.mu.Lock()
-		for id, p := range e.pending {
-			if now.After(p.deadline) {
-				delete(e.pending, id)
-				continue
-			}
-			if now.Sub(p.lastCheck) >= time.Second {
-				p.lastCheck = now
-				check = append(check, id)
-			}
-		}
-		e.mu.Unlock()
-		for _, id := range check {
-			ctx, cancel := context.WithTimeout(context.Background(), e.r.cfg.ClickHouse.Timeout)
-			sessions, err := e.r.reader.SessionsOfTrace(ctx, id)
-			cancel()
-			if err != nil || len(sessions) == 0 {
-				continue
-			}
-			e.mu.Lock()
-			p := e.pending[id]
-			delete(e.pending, id)
-			e.mu.Unlock()
-			if p == nil {
-				continue
-			}
-			for _, s := range sessions {
-				e.decideAsync(withSession(p.matches, s))
-			}
-		}
-	}
-}
-
 // ---- idle sessions ----
 
+// idleLoop forgets the privacy state of sessions that went idle; the
+// sweeper judges them from ClickHouse.
 func (e *engine) idleLoop() {
 	defer e.wg.Done()
-	tick := e.r.cfg.Sessions.IdleTimeout / 4
-	if tick > time.Second {
-		tick = time.Second
-	}
-	if tick < 20*time.Millisecond {
-		tick = 20 * time.Millisecond
-	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(e.sweeper.Interval())
 	defer t.Stop()
 	for {
 		select {
@@ -478,41 +345,14 @@ func (e *engine) idleLoop() {
 		case <-t.C:
 		}
 		now := time.Now()
-		idle := map[string]*sessState{}
 		e.mu.Lock()
 		for id, st := range e.sessions {
 			if now.Sub(st.lastSeen) >= e.r.cfg.Sessions.IdleTimeout {
-				idle[id] = st
 				delete(e.sessions, id)
 			}
 		}
 		e.mu.Unlock()
-		for id, st := range idle {
-			e.evaluate(id, st)
-		}
 	}
-}
-
-// evaluate runs the session rules on a session that went idle.
-func (e *engine) evaluate(id string, st *sessState) {
-	if !e.r.rules.HasSessionRules() {
-		return
-	}
-	e.mu.Lock()
-	names := e.r.rules.MatchSession(&st.facts)
-	end := st.facts.End
-	e.mu.Unlock()
-	if len(names) == 0 {
-		return
-	}
-	if end.IsZero() {
-		end = time.Now()
-	}
-	decs := make([]store.Decision, len(names))
-	for i, n := range names {
-		decs[i] = store.Decision{SessionID: id, Rule: n, TriggerTime: end}
-	}
-	e.decideAsync(decs)
 }
 
 // ---- rr-web split events ----

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
@@ -22,6 +24,9 @@ import (
 
 // DefaultEndpoint is the standard OTLP/HTTP port.
 const DefaultEndpoint = "localhost:4318"
+
+// DefaultGRPCEndpoint is the standard OTLP/gRPC port (protocols.grpc).
+const DefaultGRPCEndpoint = "localhost:4317"
 
 // NewFactory creates the factory of the sessionreplay receiver.
 func NewFactory() receiver.Factory {
@@ -38,8 +43,12 @@ func createDefaultConfig() component.Config {
 	srv.NetAddr.Endpoint = DefaultEndpoint
 	srv.MaxRequestBodySize = 20 << 20
 	bc := store.DefaultBatcherConfig()
+	grpcSrv := configgrpc.NewDefaultServerConfig()
+	grpcSrv.NetAddr.Endpoint = DefaultGRPCEndpoint
+	grpcSrv.MaxRecvMsgSizeMiB = 20
 	return &Config{
 		ServerConfig: srv,
+		Protocols:    ProtocolsConfig{GRPC: configoptional.Default(grpcSrv), HTTP: configoptional.Default(srv)},
 		ClickHouse: ClickHouseConfig{
 			Endpoint:     store.DefaultDSN,
 			BufferTTL:    24 * time.Hour,

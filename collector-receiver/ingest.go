@@ -21,7 +21,6 @@ import (
 	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
-	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -109,6 +108,18 @@ func (q *request) retain(session, rule string, t time.Time, traceID string) {
 	if q.r.state.claim(session, rule) {
 		q.decs = append(q.decs, store.Decision{SessionID: session, Rule: rule, TriggerTime: t, TraceID: traceID})
 	}
+}
+
+// matchByTrace handles a rule match on a span or log without session.id:
+// through the trace's cached session now, else stored as a pending match
+// (with the request's rows) that the sweeper of any replica resolves once
+// the trace's session link is stored.
+func (q *request) matchByTrace(rule string, t time.Time, traceID string) {
+	if s := q.r.state.sessionOfTrace(traceID); s != "" {
+		q.retain(s, rule, t, traceID)
+		return
+	}
+	q.batch.Pending = append(q.batch.Pending, store.PendingMatch{TraceID: traceID, Rule: rule, TriggerTime: t, CreatedAt: q.now})
 }
 
 // seen notes a session of this request and applies sampling to new ones.
@@ -359,7 +370,8 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 		ua = q.browserUA
 	}
 	info := r.state.userAgent(ua)
-	sum := store.SessionSummary{SessionID: c.sessionID, Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
+	// One contribution per (window, seq): a retried chunk replaces its first copy.
+	sum := store.SessionSummary{SessionID: c.sessionID, PartID: store.PartID("chunk", c.windowID, strconv.FormatUint(c.seq, 10)), Start: ch.Start, End: ch.End, ActiveMs: uint64(stats.ActiveMs), Chunks: 1,
 		Events: uint64(nEvents), Bytes: uint64(len(data)), PageViews: uint64(stats.PageViews), Clicks: uint64(stats.Clicks),
 		Inputs: uint64(stats.Inputs), RageClicks: uint64(stats.RageClicks), URLs: stats.URLs, UserID: first(c.attrs, resAttrs, AttrUserID),
 		ServiceName: c.service, Device: info.Device, OS: info.OS, Browser: info.Browser, UserAgent: ua, Attributes: r.sessionAttrs(resAttrs)}
@@ -378,26 +390,6 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			Name: m.Name, URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
 			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(c.seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
-	r.state.update(c.sessionID, q.now, func(f *rules.Facts) {
-		for _, u := range stats.URLs {
-			if len(f.URLs) < 1000 {
-				f.URLs[u] = true
-			}
-		}
-		for _, t := range stats.CustomTags {
-			if len(f.Events) < 1000 {
-				f.Events[t] = true
-			}
-		}
-		f.RageClicks += stats.RageClicks
-		s, e := time.UnixMilli(start), time.UnixMilli(end)
-		if f.Start.IsZero() || s.Before(f.Start) {
-			f.Start = s
-		}
-		if e.After(f.End) {
-			f.End = e
-		}
-	})
 	return len(data), nil
 }
 
@@ -459,28 +451,23 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 			if detail == "" {
 				detail = lr.Body().AsString()
 			}
+			id := eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: typ, URL: url,
-				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID,
-				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)})
-			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
-			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
+				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: id})
+			// the error counts once however often its record is retried
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: id, Start: t, End: t, Errors: 1})
 		case name != "":
 			body := lr.Body().AsString()
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindCustom, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(body)), TraceID: traceID, SpanID: spanID,
 				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
-			r.state.update(sid, q.now, func(f *rules.Facts) {
-				if len(f.Events) < 1000 {
-					f.Events[name] = true
-				}
-			})
 		}
 	}
 	for _, rule := range r.rules.MatchLog(ctx, rl, sl, lr) {
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {
-			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+			q.matchByTrace(rule, t, traceID)
 		}
 	}
 }
@@ -552,8 +539,9 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 			}
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
-			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
-			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
+			// keyed by trace and span id: a retried span counts once
+			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: store.PartID("span", traceID, spanID, "error"),
+				Start: t, End: t, Errors: 1})
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
 			status := str(attrs, "http.response.status_code")
@@ -574,7 +562,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {
-			r.state.matchByTrace(store.Decision{Rule: rule, TriggerTime: t, TraceID: traceID})
+			q.matchByTrace(rule, t, traceID)
 		}
 	}
 }

@@ -157,7 +157,7 @@ func TestTypedCardsNeverStoredChartCoordinatesKept(t *testing.T) {
 			}
 		}
 	}
-	for _, table := range []string{"replay_chunks_buffer", "replay_chunks", "sessions", "session_events", "retained_sessions"} {
+	for _, table := range []string{"replay_chunks_buffer", "replay_chunks", "session_summaries", "session_events", "retained_sessions"} {
 		if perTable[table] == 0 {
 			t.Errorf("no row in %s: the audit did not see it (rows per table: %v)", table, perTable)
 		}

@@ -20,13 +20,16 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -51,11 +54,12 @@ type srReceiver struct {
 	refs    int
 	release func()
 
-	mu       sync.Mutex // start/stop
-	started  bool
-	stopped  bool
-	server   *http.Server
-	serverWG sync.WaitGroup
+	mu         sync.Mutex // start/stop
+	started    bool
+	stopped    bool
+	server     *http.Server
+	grpcServer *grpc.Server
+	serverWG   sync.WaitGroup
 
 	conn     driver.Conn
 	db       string
@@ -121,14 +125,19 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/logs", r.handleLogs)
 	mux.HandleFunc("/v1/traces", r.handleTraces)
-	srv, err := r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux,
+	httpCfg := r.cfg.httpServer()
+	srv, err := httpCfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux,
 		confighttpErrorHandler())
 	if err != nil {
 		return fmt.Errorf("sessionreplay: http server: %w", err)
 	}
-	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	ln, err := httpCfg.ToListener(ctx)
 	if err != nil {
-		return fmt.Errorf("sessionreplay: endpoint %s: %w", r.cfg.NetAddr.Endpoint, err)
+		return fmt.Errorf("sessionreplay: endpoint %s: %w", httpCfg.NetAddr.Endpoint, err)
+	}
+	if err := r.startGRPC(ctx, host); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	r.server = srv
 	r.logger.Info("sessionreplay receiver listening", zap.String("endpoint", ln.Addr().String()), zap.String("database", db))
@@ -176,6 +185,9 @@ func (r *srReceiver) Shutdown(ctx context.Context) error {
 		r.release()
 	}
 	var errs []error
+	if r.grpcServer != nil {
+		r.grpcServer.GracefulStop() // lets the exports in flight finish
+	}
 	if r.server != nil {
 		errs = append(errs, r.server.Shutdown(ctx))
 		r.serverWG.Wait()
@@ -355,31 +367,39 @@ func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, ct, badRequest("malformed OTLP logs request (%s): %v", ct, err))
 		return
 	}
-	ld := ereq.Logs()
-	if herr := checkResources(key, ld.ResourceLogs().Len(), func(i int) pcommon.Resource { return ld.ResourceLogs().At(i).Resource() }); herr != nil {
-		writeStatus(w, ct, herr)
-		return
-	}
-	actx, cancel := context.WithTimeout(withUserAgent(req.Context(), req.UserAgent()), r.cfg.AckTimeout)
-	res, herr := r.consumeLogs(actx, ld)
-	cancel()
+	resp, herr := r.exportLogs(withUserAgent(req.Context(), req.UserAgent()), key, ereq.Logs())
 	if herr != nil {
 		writeStatus(w, ct, herr)
 		return
 	}
+	out, err := encodeResponse(ct, resp)
+	writeBody(w, ct, http.StatusOK, out, err)
+}
+
+// exportLogs is the logs handler of both OTLP transports, once the request
+// is authenticated and decoded: the ingest key's service, storing (within
+// ack_timeout), the next consumer, the partial-success response.
+func (r *srReceiver) exportLogs(ctx context.Context, key *IngestKey, ld plog.Logs) (plogotlp.ExportResponse, *httpError) {
+	resp := plogotlp.NewExportResponse()
+	if herr := checkResources(key, ld.ResourceLogs().Len(), func(i int) pcommon.Resource { return ld.ResourceLogs().At(i).Resource() }); herr != nil {
+		return resp, herr
+	}
+	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
+	res, herr := r.consumeLogs(actx, ld)
+	cancel()
+	if herr != nil {
+		return resp, herr
+	}
 	if r.nextLogs != nil && res.forward.LogRecordCount() > 0 {
-		if err := r.nextLogs.ConsumeLogs(req.Context(), res.forward); err != nil {
-			writeStatus(w, ct, consumerError(err))
-			return
+		if err := r.nextLogs.ConsumeLogs(ctx, res.forward); err != nil {
+			return resp, consumerError(err)
 		}
 	}
-	resp := plogotlp.NewExportResponse()
 	if res.rejected > 0 {
 		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
 		resp.PartialSuccess().SetErrorMessage(strings.ToValidUTF8(res.message, "\uFFFD"))
 	}
-	out, err := encodeResponse(ct, resp)
-	writeBody(w, ct, http.StatusOK, out, err)
+	return resp, nil
 }
 
 func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
@@ -392,27 +412,33 @@ func (r *srReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, ct, badRequest("malformed OTLP traces request (%s): %v", ct, err))
 		return
 	}
-	td := ereq.Traces()
-	if herr := checkResources(key, td.ResourceSpans().Len(), func(i int) pcommon.Resource { return td.ResourceSpans().At(i).Resource() }); herr != nil {
-		writeStatus(w, ct, herr)
-		return
-	}
-	actx, cancel := context.WithTimeout(req.Context(), r.cfg.AckTimeout)
-	herr := r.consumeTraces(actx, td)
-	cancel()
+	resp, herr := r.exportTraces(req.Context(), key, ereq.Traces())
 	if herr != nil {
 		writeStatus(w, ct, herr)
 		return
 	}
-	if r.nextTraces != nil && td.SpanCount() > 0 {
-		if err := r.nextTraces.ConsumeTraces(req.Context(), td); err != nil {
-			writeStatus(w, ct, consumerError(err))
-			return
-		}
-	}
-	resp := ptraceotlp.NewExportResponse()
 	out, err := encodeResponse(ct, resp)
 	writeBody(w, ct, http.StatusOK, out, err)
+}
+
+// exportTraces is the traces handler of both OTLP transports.
+func (r *srReceiver) exportTraces(ctx context.Context, key *IngestKey, td ptrace.Traces) (ptraceotlp.ExportResponse, *httpError) {
+	resp := ptraceotlp.NewExportResponse()
+	if herr := checkResources(key, td.ResourceSpans().Len(), func(i int) pcommon.Resource { return td.ResourceSpans().At(i).Resource() }); herr != nil {
+		return resp, herr
+	}
+	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
+	herr := r.consumeTraces(actx, td)
+	cancel()
+	if herr != nil {
+		return resp, herr
+	}
+	if r.nextTraces != nil && td.SpanCount() > 0 {
+		if err := r.nextTraces.ConsumeTraces(ctx, td); err != nil {
+			return resp, consumerError(err)
+		}
+	}
+	return resp, nil
 }
 
 func consumerError(err error) *httpError {

@@ -418,7 +418,7 @@ func TestSplunkRecorderRequestGetsAMessageNamingTheFormatAndStoresNothing(t *tes
 	if resp.PartialSuccess().RejectedLogRecords() != 3 || !strings.Contains(msg, "Splunk RUM segment format is not rrweb") || strings.Count(msg, "Splunk") > 2 {
 		t.Errorf("partial success: %d %q", resp.PartialSuccess().RejectedLogRecords(), msg)
 	}
-	for _, table := range []string{"replay_chunks", "replay_chunks_buffer", "sessions", "session_events"} {
+	for _, table := range []string{"replay_chunks", "replay_chunks_buffer", "session_summaries", "session_events"} {
 		if n := c.count(`SELECT count() FROM DB.`+table+` WHERE session_id = {s:String}`, "s", sess); n != 0 {
 			t.Errorf("%s holds %d rows of the refused session", table, n)
 		}

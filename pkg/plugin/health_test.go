@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func health(t *testing.T, ds *Datasource) *backend.CheckHealthResult {
 func TestHealthCheck(t *testing.T) {
 	_, db := migrated(t)
 	r := health(t, newDS(t, db, nil))
-	if r.Status != backend.HealthStatusOk || !strings.Contains(r.Message, "schema version "+itoa(store.LatestSchemaVersion())) {
+	if r.Status != backend.HealthStatusOk || !strings.Contains(r.Message, fmt.Sprint("schema version ", store.LatestSchemaVersion())) {
 		t.Fatalf("healthy: %v %q", r.Status, r.Message)
 	}
 

@@ -275,14 +275,15 @@ func assertTablesIntact(t *testing.T, w *world) {
 		if err := w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s", w.db, table)).Scan(&n); err != nil {
 			t.Fatalf("table %s: %v", table, err)
 		}
-		// the world's chunks are written without their assets taken out
-		// (the receiver does that; the fidelity suite replays those)
-		if n == 0 && table != store.TableRetained && table != store.TableAssets {
+		// The fixture writes no retained chunk, no version-1 summary, none of
+		// the receiver's own rule state, and no assets (the receiver takes
+		// them out of chunks; the fidelity suite replays those).
+		if n == 0 && table != store.TableRetained && table != store.TableSessionsV1 && table != store.TablePending && table != store.TableEvaluations && table != store.TableAssets {
 			t.Errorf("table %s is empty", table)
 		}
 	}
 	var sessions uint64
-	_ = w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(session_id) FROM %s.sessions", w.db)).Scan(&sessions)
+	_ = w.ds.conn.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(session_id) FROM %s.session_summaries", w.db)).Scan(&sessions)
 	if sessions != 6 {
 		t.Errorf("sessions table holds %d sessions, want 6", sessions)
 	}

@@ -64,7 +64,7 @@ func TestPluginOverGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CheckHealth: %v", err)
 	}
-	if h.Status != pluginv2.CheckHealthResponse_OK || !strings.Contains(h.Message, "schema version "+itoa(store.LatestSchemaVersion())) {
+	if h.Status != pluginv2.CheckHealthResponse_OK || !strings.Contains(h.Message, fmt.Sprint("schema version ", store.LatestSchemaVersion())) {
 		t.Fatalf("CheckHealth: %v %q", h.Status, h.Message)
 	}
 

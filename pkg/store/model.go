@@ -28,9 +28,14 @@ type Chunk struct {
 }
 
 // SessionSummary is what one chunk (or span/log) adds to its session's row;
-// ClickHouse aggregates the rows of a session (min start, max end, sums, ...).
+// readers aggregate the rows of a session (min start, max end, sums, ...).
 type SessionSummary struct {
-	SessionID   string
+	SessionID string
+	// PartID names the contribution within its session (the chunk's window
+	// and seq, the error span's trace and span id): a retried write of the
+	// same contribution replaces the first instead of adding to it. Zero
+	// derives it from the row's content (see SummaryPartID).
+	PartID      uint64
 	Start       time.Time
 	End         time.Time
 	ActiveMs    uint64

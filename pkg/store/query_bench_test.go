@@ -53,7 +53,7 @@ func BenchmarkSessionList(b *testing.B) {
 		time.Sleep(time.Second)
 	}
 	fmt.Printf("BenchmarkSessionList: merges settled in %s\n", time.Since(settle).Round(time.Millisecond))
-	_ = conn.QueryRow(ctx, "SELECT count() FROM "+db+".sessions").Scan(&summaryRows)
+	_ = conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+store.TableSessions).Scan(&summaryRows)
 	_ = conn.QueryRow(ctx, "SELECT count() FROM "+db+".otel_logs").Scan(&rawRows)
 	fmt.Printf("BenchmarkSessionList: loaded %d sessions (%d summary rows) and %d raw events in %s\n", sessions, summaryRows, rawRows, loadTook.Round(time.Millisecond))
 
@@ -145,9 +145,9 @@ func benchLoad(b *testing.B, conn driver.Conn, db string, base time.Time, sessio
     ['FR', 'US', 'DE', 'GB', 'IT', 'JP'][cityHash64(n, 4) %% 6 + 1] AS country,
     concat('https://shop.example/p/', toString(n %% 1000)) AS url`, base.Format("2006-01-02 15:04:05"), spacingUs)
 	stmts := []string{
-		fmt.Sprintf(`INSERT INTO %s.sessions (session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views,
+		fmt.Sprintf(`INSERT INTO %s.session_summaries (session_id, part_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views,
     clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes)
-SELECT sid,
+SELECT sid, part + 1,
     toDateTime64(s_start + toIntervalMillisecond(part * intDiv(dur_ms, 2)), 3),
     toDateTime64(s_start + toIntervalMillisecond(if(part = 0, intDiv(dur_ms, 2), dur_ms)), 3),
     intDiv(dur_ms, 2), 1, %[2]d / 2, 20000, 1, n %% 7, n %% 3, 0, if(part = 1 AND n %% 10 = 0, 1, 0),

@@ -315,9 +315,9 @@ FROM (
         toString(max(device)) AS s_device, toString(max(os)) AS s_os, toString(max(browser)) AS s_browser,
         toString(max(country)) AS s_country, tupleElement(min(entry), 'url') AS s_entry,
         sum(page_views) AS s_pages, sum(clicks) AS s_clicks, sum(errors) AS s_errors
-    FROM %[1]s.%[2]s
+    FROM %[1]s.%[2]s FINAL
     WHERE %[3]s AND session_id IN (
-        SELECT session_id FROM %[1]s.%[2]s
+        SELECT session_id FROM %[1]s.%[2]s FINAL
         WHERE %[13]s
         GROUP BY session_id
         HAVING %[4]s
@@ -331,9 +331,10 @@ LEFT JOIN (
     WHERE trigger_time >= %[11]s - INTERVAL %[12]d SECOND
     GROUP BY session_id
 ) AS r ON r.session_id = s.session_id
-ORDER BY %[6]s %[7]s, s.session_id %[7]s`,
+ORDER BY %[6]s %[7]s, s.session_id %[7]s
+SETTINGS %[14]s`,
 		r.db, TableSessions, where, having, ord.inner, ord.outer, dir, limit, offset, TableDecisions,
-		p.ms(q.From), int64((MaxSessionDuration+time.Hour)/time.Second), narrow)
+		p.ms(q.From), int64((MaxSessionDuration+time.Hour)/time.Second), narrow, finalSettings)
 	rows, err := r.conn.Query(withParams(ctx, p.p), stmt)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)

@@ -37,13 +37,14 @@ func (r *Reader) SessionStats(ctx context.Context, f SessionFilter, step time.Du
     countIf(session_id IN (SELECT session_id FROM %[1]s.%[6]s WHERE trigger_time >= %[7]s - INTERVAL %[8]d SECOND)), countIf(s_errors > 0)
 FROM (
     SELECT session_id, min(start_time) AS s_start, sum(errors) AS s_errors
-    FROM %[1]s.%[2]s
+    FROM %[1]s.%[2]s FINAL
     WHERE %[3]s
     GROUP BY session_id
     HAVING %[4]s AND min(start_time) >= %[7]s
 )
 GROUP BY bucket
-ORDER BY bucket`, r.db, TableSessions, where, having, p.i64(stepMs), TableDecisions, p.ms(f.From), int64((MaxSessionDuration+time.Hour)/time.Second))
+ORDER BY bucket
+SETTINGS %[9]s`, r.db, TableSessions, where, having, p.i64(stepMs), TableDecisions, p.ms(f.From), int64((MaxSessionDuration+time.Hour)/time.Second), finalSettings)
 	rows, err := r.conn.Query(withParams(ctx, p.p), stmt)
 	if err != nil {
 		return nil, fmt.Errorf("session stats: %w", err)

@@ -138,7 +138,7 @@ func (r *Reader) Session(ctx context.Context, sessionID string) (s SessionSummar
 	q := fmt.Sprintf(`SELECT session_id, min(start_time), max(end_time), sum(active_ms), sum(chunk_count), sum(event_count), sum(bytes),
     sum(page_views), sum(clicks), sum(inputs), sum(rage_clicks), sum(errors), arraySort(groupUniqArrayArray(urls)), min(entry).url,
     max(user_id), max(service_name), max(device), max(os), max(browser), max(country), max(user_agent), maxMap(attributes)
-FROM %s.sessions WHERE session_id = {sid:String} GROUP BY session_id`, r.db)
+FROM %s.%s FINAL WHERE session_id = {sid:String} GROUP BY session_id`, r.db, TableSessions)
 	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q)
 	if err != nil {
 		return s, false, fmt.Errorf("read session: %w", err)

@@ -15,20 +15,32 @@ import (
 
 // Table names. With a cluster they are Distributed tables over "<name>_local".
 const (
-	TableBuffer     = "replay_chunks_buffer"
-	TableRetained   = "replay_chunks"
-	TableSessions   = "sessions"
+	TableBuffer   = "replay_chunks_buffer"
+	TableRetained = "replay_chunks"
+	// TableSessions holds one summary row per contribution to a session (a
+	// chunk, an error span or log), keyed by (session_id, part_id): a retried
+	// contribution replaces itself, so every sum over it is exact (issue 15).
+	TableSessions = "session_summaries"
+	// TableSessionsV1 is the summed table of schema version 1, kept (with its
+	// TTL) for databases migrated from it; nothing writes to it any more.
+	TableSessionsV1 = "sessions"
 	TableEvents     = "session_events"
 	TableTraces     = "session_traces"
 	TableDecisions  = "retained_sessions"
-	TableMigrations = "schema_migrations"
+	// TablePending holds span/log rule matches whose trace has no session
+	// link yet, until a link arrives (on any replica) or pending_trace_ttl ends.
+	TablePending = "pending_matches"
+	// TableEvaluations records up to which activity a session's idle-time
+	// rules were evaluated, so replicas skip what any of them already judged.
+	TableEvaluations = "session_evaluations"
+	TableMigrations  = "schema_migrations"
 	// TableAssets holds the large values taken out of chunks (pkg/assetref),
 	// once per site and content hash.
 	TableAssets = "replay_assets"
 )
 
 // DataTables are the tables that hold replay data; each has a TTL.
-var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableEvents, TableTraces, TableDecisions, TableAssets}
+var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets}
 
 // SchemaOptions shape the DDL.
 type SchemaOptions struct {
@@ -175,6 +187,77 @@ SETTINGS ttl_only_drop_parts = 1`,
 		`{{distributed "session_traces" "trace_id"}}`,
 		`{{distributed "retained_sessions" "session_id"}}`,
 	}},
+	{version: 2, name: "idempotent summaries, stored rule state", statements: []string{
+		// A ReplacingMergeTree keyed by contribution: readers aggregate with
+		// FINAL, so a chunk stored twice is counted once. received_at is the
+		// version (the latest copy wins) and the activity clock of idle sweeps.
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "session_summaries"}}{{.OnCluster}} (
+    session_id String,
+    part_id UInt64 DEFAULT rand64(),
+    start_time DateTime64(3),
+    end_time DateTime64(3),
+    active_ms UInt64,
+    chunk_count UInt64,
+    event_count UInt64,
+    bytes UInt64,
+    page_views UInt64,
+    clicks UInt64,
+    inputs UInt64,
+    rage_clicks UInt64,
+    errors UInt64,
+    urls Array(String),
+    entry Tuple(at DateTime64(3), url String),
+    user_id String,
+    service_name LowCardinality(String),
+    device LowCardinality(String),
+    os LowCardinality(String),
+    browser LowCardinality(String),
+    country LowCardinality(String),
+    user_agent String,
+    attributes Map(String, String),
+    received_at DateTime64(3) DEFAULT now64(3),
+    INDEX idx_start start_time TYPE minmax GRANULARITY 1,
+    INDEX idx_received received_at TYPE minmax GRANULARITY 1
+) ENGINE = {{engine "ReplacingMergeTree" "received_at"}}
+PARTITION BY toDate(start_time)
+ORDER BY (session_id, part_id)
+TTL toDateTime(end_time) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "pending_matches"}}{{.OnCluster}} (
+    trace_id String,
+    rule LowCardinality(String),
+    trigger_time DateTime64(3),
+    created_at DateTime64(3),
+    resolved UInt8
+) ENGINE = {{engine "ReplacingMergeTree" "resolved"}}
+PARTITION BY toDate(created_at)
+ORDER BY (trace_id, rule)
+TTL toDateTime(created_at) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "session_evaluations"}}{{.OnCluster}} (
+    session_id String,
+    evaluated_through DateTime64(3),
+    evaluated_at DateTime64(3) DEFAULT now64(3)
+) ENGINE = {{engine "ReplacingMergeTree" "evaluated_through"}}
+PARTITION BY toDate(evaluated_at)
+ORDER BY session_id
+TTL toDateTime(evaluated_at) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`{{distributed "session_summaries" "session_id"}}`,
+		`{{distributed "pending_matches" "trace_id"}}`,
+		`{{distributed "session_evaluations" "session_id"}}`,
+		// Carry the summaries of version 1 over. Their rows were summed per
+		// insert block, so each becomes one contribution with an id from its
+		// content (a re-run of this step collapses with the first). Per shard
+		// the copy is local to local; otherwise through the cluster's tables.
+		`INSERT INTO {{.DB}}.{{shard "session_summaries"}} (session_id, part_id, start_time, end_time, active_ms, chunk_count, event_count,
+    bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent,
+    attributes, received_at)
+SELECT session_id, cityHash64(start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, errors, urls, user_id),
+    start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id,
+    service_name, device, os, browser, country, user_agent, attributes, end_time
+FROM {{.DB}}.{{shard "sessions"}}`,
+	}},
 	// Assets: large repeated values (stylesheets, data URIs) leave the chunk
 	// for a table keyed by site and content hash; the chunk keeps where they
 	// were (asset_offsets) and which they were (asset_hashes).
@@ -198,7 +281,7 @@ SETTINGS ttl_only_drop_parts = 1`,
 	// chunks) and a TTL merge recompresses its parts to ZSTD(19) once their
 	// chunks are an hour old, when no more are written. Asset values are
 	// written once a day per site and asset, so they get ZSTD(19) at once.
-	{version: 2, name: "content-addressed assets", statements: []string{
+	{version: 3, name: "content-addressed assets", statements: []string{
 		`ALTER TABLE {{.DB}}.{{local "replay_chunks_buffer"}}{{.OnCluster}}
     ADD COLUMN IF NOT EXISTS asset_hashes Array(FixedString(32)) AFTER data,
     ADD COLUMN IF NOT EXISTS asset_offsets Array(UInt32) CODEC(Delta, ZSTD(1)) AFTER asset_hashes`,
@@ -229,7 +312,7 @@ TTL expires_at`,
 	}},
 }
 
-// Codecs of the large columns, chosen by measurement (see migration 2).
+// Codecs of the large columns, chosen by measurement (see migration 3).
 const (
 	dataCodec     = "ZSTD(9)"
 	dataBlock     = 4 << 20
@@ -292,6 +375,14 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 				return ""
 			}
 			return fmt.Sprintf("ALTER TABLE %s.%s%s %s", o.Database, name, data.OnCluster, change)
+		},
+		// shard names the table a statement running on one shard reads or
+		// writes: the local table per shard, else the (Distributed) table.
+		"shard": func(name string) string {
+			if o.Cluster != "" && o.PerShard {
+				return name + "_local"
+			}
+			return name
 		},
 		"distributed": func(name, shardKey string) string {
 			if o.Cluster == "" {

@@ -31,11 +31,16 @@ type Batch struct {
 	Events    []Event
 	Links     []TraceLink
 	Decisions []Decision
+	// Pending are span/log rule matches waiting for their trace's session.
+	Pending []PendingMatch
+	// Evaluations record idle-time rule evaluations (written last, with the
+	// decisions, once the rows they judged are stored).
+	Evaluations []Evaluation
 }
 
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int {
-	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions)
+	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions) + len(b.Pending) + len(b.Evaluations)
 }
 
 // Append moves the rows of o into b.
@@ -46,6 +51,8 @@ func (b *Batch) Append(o *Batch) {
 	b.Events = append(b.Events, o.Events...)
 	b.Links = append(b.Links, o.Links...)
 	b.Decisions = append(b.Decisions, o.Decisions...)
+	b.Pending = append(b.Pending, o.Pending...)
+	b.Evaluations = append(b.Evaluations, o.Evaluations...)
 }
 
 // Write inserts every non-empty part of b. The row tables are written
@@ -59,6 +66,7 @@ func (w *Writer) Write(ctx context.Context, b *Batch) error {
 		func() error { return w.WriteSessions(ctx, b.Sessions) },
 		func() error { return w.WriteEvents(ctx, b.Events) },
 		func() error { return w.WriteTraceLinks(ctx, b.Links) },
+		func() error { return w.WritePending(ctx, b.Pending) },
 	}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
@@ -73,7 +81,7 @@ func (w *Writer) Write(ctx context.Context, b *Batch) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return w.WriteDecisions(ctx, b.Decisions)
+	return errors.Join(w.WriteDecisions(ctx, b.Decisions), w.WriteEvaluations(ctx, b.Evaluations))
 }
 
 func (w *Writer) insert(ctx context.Context, table, columns string, n int, appendRow func(driver.Batch, int) error) error {
@@ -143,10 +151,12 @@ func (w *Writer) WriteChunks(ctx context.Context, table string, chunks []Chunk) 
 // chunkBlockBytes is the size of the native blocks chunk inserts are sent in.
 const chunkBlockBytes = 1 << 20
 
-// WriteSessions inserts per-chunk session summary rows.
+// WriteSessions inserts per-contribution session summary rows; rows with the
+// same (session, PartID) collapse into one.
 func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error {
+	now := time.Now()
 	return w.insert(ctx, TableSessions,
-		"session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes",
+		"session_id, part_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes, received_at",
 		len(rows), func(b driver.Batch, i int) error {
 			s := &rows[i]
 			urls := s.URLs
@@ -163,9 +173,13 @@ func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error
 			if s.EntryURL == "" {
 				entryAt = noEntry
 			}
-			return b.Append(s.SessionID, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
+			part := s.PartID
+			if part == 0 {
+				part = SummaryPartID(s)
+			}
+			return b.Append(s.SessionID, part, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
 				s.RageClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
-				s.Browser, s.Country, s.UserAgent, attrs)
+				s.Browser, s.Country, s.UserAgent, attrs, now)
 		})
 }
 

@@ -32,7 +32,7 @@ var codecVariants = []codecVariant{
 	{"ZSTD(3)", 4 << 20}, {"ZSTD(9)", 4 << 20}, {"ZSTD(19)", 4 << 20},
 }
 
-// BenchmarkAssetCodecs is the measurement the codecs of migration 2
+// BenchmarkAssetCodecs is the measurement the codecs of migration 3
 // (pkg/store/schema.go) were chosen by: the chunk table's data column and the
 // asset table's value column, each rewritten under every codec and block
 // size of codecVariants (a copy of the table, merged), on the 100-session

@@ -185,6 +185,11 @@ func (m *Masker) DropsAttribute(key string) bool { return m.drop[strings.ToLower
 type State struct {
 	nodes map[int64]nodeKind
 	page  map[int64]nodeKind
+	// snapshot: this state saw the tab's full snapshot. Without it (the
+	// snapshot went to another receiver replica, or this one restarted) the
+	// state cannot tell a password field from any other, so typed text is
+	// masked whatever mask_inputs says: privacy fails closed.
+	snapshot bool
 }
 
 // nodeKind is what State knows about a node (bits).
@@ -254,12 +259,13 @@ func (m *Masker) Apply(c *rrweb.Chunk, st *State) Result {
 		w.each(e.Obj, "data", func(data int) {
 			switch e.Type {
 			case rrweb.TypeFullSnapshot:
+				st.snapshot = true
 				w.each(data, "node", func(node int) { w.node(node, false, parent{}) })
 			case rrweb.TypeIncremental:
 				w.each(data, "source", func(src int) {
 					switch source, _ := w.tp.Int(src); source {
 					case rrweb.SourceInput:
-						masked := m.cfg.MaskInputs || w.sensitive(data)
+						masked := m.cfg.MaskInputs || !st.snapshot || w.sensitive(data)
 						// cards are masked in typed text whatever mask_inputs says
 						w.each(data, "text", func(t int) { w.value(t, masked) })
 					case rrweb.SourceMutation:

@@ -321,3 +321,22 @@ func TestPageValuesKeptInMutations(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedTextMaskedWithoutTheTabsSnapshot: a receiver replica that did not
+// see the tab's full snapshot (it went to another replica behind the
+// balancer, or this one restarted) cannot tell a password field from a
+// search box, so it masks typed text even with mask_inputs off; once it has
+// a snapshot, plain fields keep their text again.
+func TestTypedTextMaskedWithoutTheTabsSnapshot(t *testing.T) {
+	later := `[{"type":3,"timestamp":9,"data":{"source":5,"text":"p@ss2","id":4}},{"type":3,"timestamp":10,"data":{"source":5,"text":"search words","id":3}}]`
+	out := apply(t, Config{MaskInputs: false}, later, &State{})
+	if strings.Contains(out, "p@ss2") || strings.Contains(out, "search words") {
+		t.Errorf("typed text kept by a state that never saw the snapshot: %s", out)
+	}
+	st := &State{}
+	_ = apply(t, Config{MaskInputs: false}, page, st)
+	out = apply(t, Config{MaskInputs: false}, later, st)
+	if strings.Contains(out, "p@ss2") || !strings.Contains(out, "search words") {
+		t.Errorf("after the snapshot: want the password masked and plain text kept: %s", out)
+	}
+}
