@@ -67,13 +67,14 @@ func TestClickNamesItsTargetFromTheSnapshot(t *testing.T) {
 	}
 	var d struct {
 		ID     int64   `json:"id"`
-		X, Y   float64 `json:"x"`
+		X      float64 `json:"x"`
+		Y      float64 `json:"y"`
 		Target Target  `json:"target"`
 	}
 	if err := json.Unmarshal([]byte(cl[0].Detail), &d); err != nil {
 		t.Fatal(err, cl[0].Detail)
 	}
-	if d.ID != 10 || d.Target.Tag != "button" || d.Target.ID != "pay" || strings.Join(d.Target.Classes, ",") != "btn,primary" || d.Target.Text != "Pay now" {
+	if d.ID != 10 || d.X != 5 || d.Y != 6 || d.Target.Tag != "button" || d.Target.ID != "pay" || strings.Join(d.Target.Classes, ",") != "btn,primary" || d.Target.Text != "Pay now" {
 		t.Errorf("detail %s", cl[0].Detail)
 	}
 }
