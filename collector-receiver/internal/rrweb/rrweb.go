@@ -166,7 +166,6 @@ func SummarizeWindow(c *Chunk, w *Window, seq uint64) Stats {
 		slices.SortStableFunc(order, byTime)
 	}
 	ix := indexer{c: c, x: &w.nodes}
-	w.nodes.want = clickTargets(c, w.nodes.want)
 	seen := map[string]bool{}
 	var clicks []click
 	var lastActive int64 = -1
@@ -185,7 +184,7 @@ func SummarizeWindow(c *Chunk, w *Window, seq uint64) Stats {
 			s.FullSnapshot = true
 			// a full snapshot is the whole DOM: the index starts again
 			w.nodes.reset()
-			ix.walk(tp.Member(e.Data, "node"), 0, 0)
+			ix.walk(tp.Member(e.Data, "node"), 0, 0, nil)
 		case TypeMeta:
 			if href, _ := tp.Str(tp.Member(e.Data, "href")); href != "" {
 				s.PageViews++
@@ -251,7 +250,7 @@ func SummarizeWindow(c *Chunk, w *Window, seq uint64) Stats {
 			}
 		}
 	}
-	clear(w.nodes.want)
+	w.nodes.want, w.nodes.wantFor = nil, nil
 	s.RageClicks, s.Markers = rage(clicks, s.Markers)
 	s.DeadClicks = w.deadClicks(c, order, clicks, seq)
 	for i := range s.Markers {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 )
@@ -72,50 +73,56 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// node is one indexed DOM node: an element (tag set) or a text node.
+// node is one indexed DOM node: an element (tag set) or a text node (only
+// its parent, to update its element's text).
 type node struct {
-	parent  int64
-	tag     string
-	id      string
-	classes []string
-	text    string // an element's visible text, a text node's own text
+	parent int64
+	tag    string
+	id     string
+	class  string // as written; split when a click is named
+	text   string // an element's visible text
 }
 
 // nodeIndex is a tab's nodes by rrweb id.
 type nodeIndex struct {
-	nodes map[int64]*node
+	nodes map[int64]node
 	// want are the ids clicks of the current chunk target: always indexed.
-	want map[int64]bool
+	// Collected only once the index is full.
+	want    map[int64]bool
+	wantFor *Chunk
 }
 
 func (x *nodeIndex) reset() { clear(x.nodes) }
 
-func (x *nodeIndex) put(id int64, n *node) {
+func (x *nodeIndex) put(c *Chunk, id int64, n node) {
 	if x.nodes == nil {
-		x.nodes = map[int64]*node{}
+		x.nodes = map[int64]node{}
 	}
-	if _, ok := x.nodes[id]; !ok && len(x.nodes) >= MaxIndexedNodes && !x.want[id] {
-		return
+	if _, ok := x.nodes[id]; !ok && len(x.nodes) >= MaxIndexedNodes {
+		if x.wantFor != c {
+			x.want, x.wantFor = clickTargets(c, nil), c
+		}
+		if !x.want[id] {
+			return
+		}
 	}
 	x.nodes[id] = n
 }
 
 // target is the indexed node id as a click target (zero when unknown).
 func (x *nodeIndex) target(id int64) Target {
-	n := x.nodes[id]
-	if n == nil {
+	n, ok := x.nodes[id]
+	if !ok {
 		return Target{}
 	}
-	if n.tag == "" && n.parent != 0 {
+	if n.tag == "" {
 		// a text node: name its element
-		if p := x.nodes[n.parent]; p != nil && p.tag != "" {
-			n = p
-		}
+		n = x.nodes[n.parent]
 	}
 	if n.tag == "" {
 		return Target{}
 	}
-	return Target{Tag: n.tag, ID: n.id, Classes: n.classes, Text: n.text}
+	return Target{Tag: n.tag, ID: n.id, Classes: splitClasses(n.class), Text: n.text}
 }
 
 // indexer reads serialised nodes of one chunk into the index.
@@ -124,68 +131,165 @@ type indexer struct {
 	x *nodeIndex
 }
 
+// id reads a node id: a small non-negative integer as rrweb writes it,
+// parsed here without strconv (ids are most of a snapshot's numbers).
 func (ix indexer) id(tok int) int64 {
-	f, ok := ix.c.Tape.Float(tok)
-	if !ok {
+	tp := &ix.c.Tape
+	if tp.Kind(tok) != jsontape.Number {
 		return 0
 	}
+	raw := tp.Raw(tok)
+	if len(raw) > 0 && len(raw) < 16 {
+		var n int64
+		for _, b := range raw {
+			if b < '0' || b > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int64(b-'0')
+		}
+		if n >= 0 {
+			return n
+		}
+	}
+	f, _ := tp.Float(tok)
 	return int64(f)
 }
 
-// walk indexes a serialised node and its subtree under parent, and returns
-// its visible text (bounded).
-func (ix indexer) walk(tok int, parent int64, depth int) string {
+// keyName is key token k's name (escaped keys decoded, allocating: rrweb
+// writes its keys plainly). Compared in a switch, it allocates nothing.
+func keyName(tp *jsontape.Tape, k int) string {
+	t := &tp.Tokens[k]
+	if t.Escaped {
+		s, _ := tp.Str(k)
+		return s
+	}
+	return unsafeString(tp.Data[t.Start+1 : t.End-1])
+}
+
+// walk indexes a serialised node and its subtree under parent, and appends
+// its visible text to out (bounded). It reads each node's members in one
+// pass: snapshots and added subtrees hold most of a recording's nodes.
+func (ix indexer) walk(tok int, parent int64, depth int, out []byte) []byte {
 	tp := &ix.c.Tape
 	if tp.Kind(tok) != jsontape.Object || depth > 200 {
-		return ""
+		return out
 	}
-	id := ix.id(tp.Member(tok, "id"))
-	typ, _ := tp.Int(tp.Member(tok, "type"))
+	var id int64
+	typ, tag, attrs, kids, text, isStyle := int64(-1), -1, -1, -1, -1, false
+	for k := tok + 1; k < tp.Next(tok); k = tp.Next(k + 1) {
+		v := k + 1
+		switch keyName(tp, k) {
+		case "id":
+			id = ix.id(v)
+		case "type":
+			typ = ix.id(v)
+		case "tagName":
+			tag = v
+		case "attributes":
+			attrs = v
+		case "childNodes":
+			kids = v
+		case "textContent":
+			text = v
+		case "isStyle":
+			isStyle = tp.Kind(v) == jsontape.True
+		}
+	}
 	switch typ {
 	case 2: // element
-		tag, _ := tp.Str(tp.Member(tok, "tagName"))
-		tag = strings.ToLower(tag)
-		n := &node{parent: parent, tag: tag}
-		n.id, n.classes = elementAttrs(ix.c, tp.Member(tok, "attributes"))
-		var text []byte
-		if tag != "script" && tag != "style" && tag != "noscript" {
-			if kids := tp.Member(tok, "childNodes"); tp.Kind(kids) == jsontape.Array {
-				for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
-					text = appendText(text, ix.walk(k, id, depth+1))
-				}
-			}
-		}
-		n.text = string(text)
-		ix.x.put(id, n)
-		return n.text
-	case 3: // text
-		if tp.Kind(tp.Member(tok, "isStyle")) == jsontape.True {
-			return ""
-		}
-		s, _ := ix.c.Str(tp.Member(tok, "textContent"))
-		t := string(appendText(nil, s))
-		ix.x.put(id, &node{parent: parent, text: t})
-		return t
-	default: // document, doctype, CDATA, comment
-		if kids := tp.Member(tok, "childNodes"); tp.Kind(kids) == jsontape.Array {
+		n := node{parent: parent, tag: tagName(tp, tag)}
+		n.id, n.class = elementAttrs(ix.c, attrs)
+		var own []byte
+		if n.tag != "script" && n.tag != "style" && n.tag != "noscript" && tp.Kind(kids) == jsontape.Array {
 			for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
-				ix.walk(k, id, depth+1)
+				own = ix.walk(k, id, depth+1, own)
 			}
 		}
-		return ""
+		n.text = string(own)
+		ix.x.put(ix.c, id, n)
+		return appendText(out, own)
+	case 3: // text
+		ix.x.put(ix.c, id, node{parent: parent})
+		if isStyle {
+			return out
+		}
+		return appendText(out, ix.text(text))
+	default: // document, doctype, CDATA, comment
+		if tp.Kind(kids) == jsontape.Array {
+			for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
+				ix.walk(k, id, depth+1, nil)
+			}
+		}
+		return out
 	}
 }
 
-// elementAttrs reads an element's id and classes.
-func elementAttrs(c *Chunk, attrs int) (id string, classes []string) {
+// text is a string token's text as stored: its bytes when nothing edits
+// it (no copy), else the edited value.
+func (ix indexer) text(tok int) []byte {
+	tp := &ix.c.Tape
+	if tp.Kind(tok) != jsontape.String {
+		return nil
+	}
+	if t := &tp.Tokens[tok]; !t.Escaped && len(ix.c.edits) == 0 {
+		return tp.Data[t.Start+1 : t.End-1]
+	}
+	s, _ := ix.c.Str(tok)
+	return []byte(s)
+}
+
+// htmlTags are common tag names, so indexing them allocates nothing.
+var htmlTags = func() map[string]string {
+	m := map[string]string{}
+	for _, t := range strings.Fields(`a abbr address article aside audio b blockquote body br button canvas caption code dd details dialog div dl dt em
+		fieldset figure footer form h1 h2 h3 h4 h5 h6 head header hr html i iframe img input label legend li link main meta nav noscript ol
+		optgroup option p path picture pre section select small source span strong style sub summary sup svg table tbody td template textarea
+		tfoot th thead title tr u ul video g circle rect line polyline polygon text use defs script`) {
+		m[t] = t
+	}
+	return m
+}()
+
+// tagName is an element's tag name token, lower-cased.
+func tagName(tp *jsontape.Tape, tok int) string {
+	if tp.Kind(tok) != jsontape.String {
+		return ""
+	}
+	t := &tp.Tokens[tok]
+	if !t.Escaped {
+		raw := tp.Data[t.Start+1 : t.End-1]
+		if s, ok := htmlTags[string(raw)]; ok {
+			return s
+		}
+	}
+	s, _ := tp.Str(tok)
+	s = strings.ToLower(s)
+	if t, ok := htmlTags[s]; ok {
+		return t
+	}
+	return truncate(s, maxNodeText)
+}
+
+// elementAttrs reads an element's id and class.
+func elementAttrs(c *Chunk, attrs int) (id, class string) {
 	tp := &c.Tape
-	if s, ok := c.Str(tp.Member(attrs, "id")); ok {
-		id = truncate(s, maxNodeText)
+	if tp.Kind(attrs) != jsontape.Object {
+		return "", ""
 	}
-	if s, ok := c.Str(tp.Member(attrs, "class")); ok {
-		classes = splitClasses(s)
+	for k := attrs + 1; k < tp.Next(attrs); k = tp.Next(k + 1) {
+		switch keyName(tp, k) {
+		case "id":
+			id, _ = c.Str(k + 1)
+			id = truncate(id, maxNodeText)
+		case "class":
+			class, _ = c.Str(k + 1)
+			if len(class) > 512 {
+				class = class[:512]
+			}
+		}
 	}
-	return id, classes
+	return id, class
 }
 
 func splitClasses(s string) []string {
@@ -199,13 +303,16 @@ func splitClasses(s string) []string {
 	return f
 }
 
-// appendText adds s to visible text, whitespace collapsed, up to maxNodeText.
-func appendText(b []byte, s string) []byte {
+// appendText adds text to visible text, whitespace collapsed, up to
+// maxNodeText bytes.
+func appendText(b []byte, text []byte) []byte {
+	if len(b) >= maxNodeText {
+		return b
+	}
 	space := len(b) > 0
-	for _, r := range s {
-		if len(b) >= maxNodeText {
-			break
-		}
+	for len(text) > 0 && len(b) < maxNodeText {
+		r, size := utf8.DecodeRune(text)
+		text = text[size:]
 		if unicode.IsSpace(r) {
 			space = len(b) > 0
 			continue
@@ -236,27 +343,28 @@ func (ix indexer) mutation(data int) {
 	each("removes", func(rm int) { delete(ix.x.nodes, ix.id(tp.Member(rm, "id"))) })
 	each("adds", func(add int) {
 		parent := ix.id(tp.Member(add, "parentId"))
-		text := ix.walk(tp.Member(add, "node"), parent, 0)
-		if p := ix.x.nodes[parent]; p != nil && p.tag != "" && len(p.text) < maxNodeText {
+		text := ix.walk(tp.Member(add, "node"), parent, 0, nil)
+		if p, ok := ix.x.nodes[parent]; ok && p.tag != "" && len(p.text) < maxNodeText && len(text) > 0 {
 			p.text = string(appendText([]byte(p.text), text))
+			ix.x.nodes[parent] = p
 		}
 	})
 	each("texts", func(ch int) {
-		n := ix.x.nodes[ix.id(tp.Member(ch, "id"))]
-		if n == nil {
+		n, ok := ix.x.nodes[ix.id(tp.Member(ch, "id"))]
+		if !ok {
 			return
 		}
-		s, _ := ix.c.Str(tp.Member(ch, "value"))
-		n.text = string(appendText(nil, s))
 		// an element's label usually is its one text child
-		if p := ix.x.nodes[n.parent]; p != nil && p.tag != "" {
-			p.text = n.text
+		if p, ok := ix.x.nodes[n.parent]; ok && p.tag != "" {
+			p.text = string(appendText(nil, ix.text(tp.Member(ch, "value"))))
+			ix.x.nodes[n.parent] = p
 		}
 	})
 	each("attributes", func(ch int) {
-		n := ix.x.nodes[ix.id(tp.Member(ch, "id"))]
+		id := ix.id(tp.Member(ch, "id"))
+		n, ok := ix.x.nodes[id]
 		attrs := tp.Member(ch, "attributes")
-		if n == nil || n.tag == "" || tp.Kind(attrs) != jsontape.Object {
+		if !ok || n.tag == "" || tp.Kind(attrs) != jsontape.Object {
 			return
 		}
 		if v := tp.Member(attrs, "id"); v >= 0 {
@@ -264,9 +372,9 @@ func (ix indexer) mutation(data int) {
 			n.id = truncate(n.id, maxNodeText)
 		}
 		if v := tp.Member(attrs, "class"); v >= 0 {
-			s, _ := ix.c.Str(v)
-			n.classes = splitClasses(s)
+			n.class, _ = ix.c.Str(v)
 		}
+		ix.x.nodes[id] = n
 	})
 }
 
@@ -295,3 +403,6 @@ func jsonNumber(f float64) string {
 	}
 	return string(b)
 }
+
+// unsafeString views b as a string for a comparison that does not keep it.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
