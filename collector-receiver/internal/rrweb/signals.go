@@ -30,7 +30,7 @@ type Window struct {
 }
 
 // Nodes is the number of nodes indexed (for tests and metrics).
-func (w *Window) Nodes() int { return len(w.nodes.nodes) }
+func (w *Window) Nodes() int { return w.nodes.len() }
 
 // Pending returns (and forgets) the clicks still waiting for a later chunk:
 // when the tab sends none, nothing answered them in the recording.

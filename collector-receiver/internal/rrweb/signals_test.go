@@ -169,3 +169,28 @@ func TestConsoleMarkersFromThePluginAndTheCustomEvent(t *testing.T) {
 		t.Errorf("console custom event also a custom marker")
 	}
 }
+
+// A page larger than the index: nodes past MaxIndexedNodes are left out,
+// except those a click of the same chunk lands on, which are always named.
+func TestClickInTheSameChunkAsItsSnapshotResolvesPastTheIndexBound(t *testing.T) {
+	var kids []string
+	n := MaxIndexedNodes + 500
+	for i := 0; i < n; i++ {
+		id := 100 + 2*i
+		kids = append(kids, `{"type":2,"id":`+itoa(int64(id))+`,"tagName":"li","attributes":{},"childNodes":[{"type":3,"id":`+itoa(int64(id+1))+`,"textContent":"item `+itoa(int64(i))+`"}]}`)
+	}
+	snap := `{"type":2,"timestamp":1000,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"ul","attributes":{},"childNodes":[` + strings.Join(kids, ",") + `]}]}}}`
+	last := 100 + 2*(n-1)
+	w := &Window{}
+	s := SummarizeWindow(chunkOf(t, snap, clickAt(2000, last)), w, 0)
+	if name := markers(s, "click")[0].Name; name != `li "item `+itoa(int64(n-1))+`"` {
+		t.Errorf("clicked node past the bound: %q", name)
+	}
+	s = SummarizeWindow(chunkOf(t, clickAt(3000, last-2), clickAt(3100, 100)), w, 1)
+	if cl := markers(s, "click"); cl[0].Name != "click" || cl[1].Name != `li "item 0"` {
+		t.Errorf("past the bound, a node no click of its chunk targets is not indexed: %q, %q", cl[0].Name, cl[1].Name)
+	}
+	if w.Nodes() > MaxIndexedNodes+2 {
+		t.Errorf("index holds %d nodes, bound %d", w.Nodes(), MaxIndexedNodes)
+	}
+}

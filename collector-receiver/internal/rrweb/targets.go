@@ -73,51 +73,74 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// node is one indexed DOM node: an element (tag set) or a text node (only
-// its parent, to update its element's text).
+// node is one indexed element.
 type node struct {
-	parent int64
 	tag    string
 	id     string
 	class  string // as written; split when a click is named
 	text   string // an element's visible text
 }
 
-// nodeIndex is a tab's nodes by rrweb id.
+// nodeIndex is a tab's nodes by rrweb id: elements, and the parents of
+// text nodes that hold more than whitespace (so that a text change updates
+// its element's text, and a click on the text names its element).
 type nodeIndex struct {
 	nodes map[int64]node
+	texts map[int64]int64
 	// want are the ids clicks of the current chunk target: always indexed.
 	// Collected only once the index is full.
 	want    map[int64]bool
 	wantFor *Chunk
 }
 
-func (x *nodeIndex) reset() { clear(x.nodes) }
+func (x *nodeIndex) reset() {
+	clear(x.nodes)
+	clear(x.texts)
+}
+
+func (x *nodeIndex) len() int { return len(x.nodes) + len(x.texts) }
+
+// room reports whether node id of chunk c may be added: the index is not
+// full, or a click of the chunk targets it.
+func (x *nodeIndex) room(c *Chunk, id int64) bool {
+	if x.len() < MaxIndexedNodes {
+		return true
+	}
+	if x.wantFor != c {
+		x.want, x.wantFor = clickTargets(c, nil), c
+	}
+	return x.want[id]
+}
 
 func (x *nodeIndex) put(c *Chunk, id int64, n node) {
 	if x.nodes == nil {
 		x.nodes = map[int64]node{}
 	}
-	if _, ok := x.nodes[id]; !ok && len(x.nodes) >= MaxIndexedNodes {
-		if x.wantFor != c {
-			x.want, x.wantFor = clickTargets(c, nil), c
-		}
-		if !x.want[id] {
-			return
-		}
+	if _, ok := x.nodes[id]; ok || x.room(c, id) {
+		x.nodes[id] = n
 	}
-	x.nodes[id] = n
+}
+
+func (x *nodeIndex) putText(c *Chunk, id, parent int64) {
+	if x.texts == nil {
+		x.texts = map[int64]int64{}
+	}
+	if _, ok := x.texts[id]; ok || x.room(c, id) {
+		x.texts[id] = parent
+	}
+}
+
+func (x *nodeIndex) remove(id int64) {
+	delete(x.nodes, id)
+	delete(x.texts, id)
 }
 
 // target is the indexed node id as a click target (zero when unknown).
 func (x *nodeIndex) target(id int64) Target {
 	n, ok := x.nodes[id]
 	if !ok {
-		return Target{}
-	}
-	if n.tag == "" {
 		// a text node: name its element
-		n = x.nodes[n.parent]
+		n = x.nodes[x.texts[id]]
 	}
 	if n.tag == "" {
 		return Target{}
@@ -198,7 +221,7 @@ func (ix indexer) walk(tok int, parent int64, depth int, out []byte) []byte {
 	}
 	switch typ {
 	case 2: // element
-		n := node{parent: parent, tag: tagName(tp, tag)}
+		n := node{tag: tagName(tp, tag)}
 		n.id, n.class = elementAttrs(ix.c, attrs)
 		var own []byte
 		if n.tag != "script" && n.tag != "style" && n.tag != "noscript" && tp.Kind(kids) == jsontape.Array {
@@ -210,11 +233,15 @@ func (ix indexer) walk(tok int, parent int64, depth int, out []byte) []byte {
 		ix.x.put(ix.c, id, n)
 		return appendText(out, own)
 	case 3: // text
-		ix.x.put(ix.c, id, node{parent: parent})
 		if isStyle {
 			return out
 		}
-		return appendText(out, ix.text(text))
+		n := len(out)
+		out = appendText(out, ix.text(text))
+		if len(out) > n {
+			ix.x.putText(ix.c, id, parent)
+		}
+		return out
 	default: // document, doctype, CDATA, comment
 		if tp.Kind(kids) == jsontape.Array {
 			for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
@@ -340,7 +367,7 @@ func (ix indexer) mutation(data int) {
 			}
 		}
 	}
-	each("removes", func(rm int) { delete(ix.x.nodes, ix.id(tp.Member(rm, "id"))) })
+	each("removes", func(rm int) { ix.x.remove(ix.id(tp.Member(rm, "id"))) })
 	each("adds", func(add int) {
 		parent := ix.id(tp.Member(add, "parentId"))
 		text := ix.walk(tp.Member(add, "node"), parent, 0, nil)
@@ -350,14 +377,14 @@ func (ix indexer) mutation(data int) {
 		}
 	})
 	each("texts", func(ch int) {
-		n, ok := ix.x.nodes[ix.id(tp.Member(ch, "id"))]
+		parent, ok := ix.x.texts[ix.id(tp.Member(ch, "id"))]
 		if !ok {
 			return
 		}
 		// an element's label usually is its one text child
-		if p, ok := ix.x.nodes[n.parent]; ok && p.tag != "" {
+		if p, ok := ix.x.nodes[parent]; ok {
 			p.text = string(appendText(nil, ix.text(tp.Member(ch, "value"))))
-			ix.x.nodes[n.parent] = p
+			ix.x.nodes[parent] = p
 		}
 	})
 	each("attributes", func(ch int) {
