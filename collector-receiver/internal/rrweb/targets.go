@@ -75,10 +75,10 @@ func truncate(s string, n int) string {
 
 // node is one indexed element.
 type node struct {
-	tag    string
-	id     string
-	class  string // as written; split when a click is named
-	text   string // an element's visible text
+	tag   string
+	id    string
+	class string // as written; split when a click is named
+	text  string // an element's visible text
 }
 
 // nodeIndex is a tab's nodes by rrweb id: elements, and the parents of
