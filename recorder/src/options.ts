@@ -1,3 +1,5 @@
+import type { ConsoleLevel } from './console';
+
 /** Options of {@link init}. Every option is documented in README.md. */
 export interface RecorderOptions {
   /** Base URL of the OTLP/HTTP receiver, e.g. `https://otel.example.com`. Logs go to `${endpoint}/v1/logs`. */
@@ -20,8 +22,10 @@ export interface RecorderOptions {
   mousemoveSampleMs?: number;
   /** Scroll sampling interval in ms (rrweb sampling.scroll). Default 150. */
   scrollSampleMs?: number;
-  /** Record console.error / console.warn calls as rrweb custom events `console`. Default false. */
-  recordConsole?: boolean;
+  /** Console levels recorded as rrweb console plugin events (`rrweb/console@1`), masked like the recording:
+   * a list of `error`, `warn`, `info`, `log`, `debug`; `true` = `['error', 'warn']`, `false` = none.
+   * Default `['error', 'warn']`. */
+  recordConsole?: boolean | ConsoleLevel[];
   /** Record rrweb canvas snapshots. Default false. */
   recordCanvas?: boolean;
 
@@ -105,7 +109,7 @@ export const DEFAULTS = {
   checkoutEveryMs: 120_000,
   mousemoveSampleMs: 50,
   scrollSampleMs: 150,
-  recordConsole: false,
+  recordConsole: ['error', 'warn'] as boolean | ConsoleLevel[],
   recordCanvas: false,
   maskAllInputs: true,
   maskPlaceholder: '******',

@@ -1,5 +1,6 @@
 import { record } from '@rrweb/record';
 import { Compressor, type Encoded } from './compress';
+import { captureConsole, consoleLevels } from './console';
 import { DEFAULTS, resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
 import { browserResource, kvs, logRecord, logsRequest, type OtlpKeyValue, type OtlpLogRecord } from './otlp';
 import {
@@ -141,7 +142,8 @@ export class Recorder {
       window.removeEventListener('pagehide', onPageHide);
     });
     if (o.captureErrors) this.captureErrors();
-    if (o.recordConsole) this.captureConsole();
+    const levels = consoleLevels(o.recordConsole);
+    if (levels.length) this.cleanups.push(captureConsole(levels, o.maskAllText, (e) => this.onEvent(e as RRWebEvent)));
     this.captureNavigation();
   }
 
@@ -465,31 +467,6 @@ export class Recorder {
     });
   }
 
-  private captureConsole(): void {
-    const c = console as any;
-    for (const level of ['error', 'warn']) {
-      const orig = c[level];
-      let inside = false;
-      c[level] = (...args: unknown[]) => {
-        if (!inside) {
-          inside = true;
-          try {
-            const message = args
-              .map((a) => (a instanceof Error ? a.stack || a.message : typeof a === 'string' ? a : safeJson(a)))
-              .join(' ')
-              .slice(0, 2000);
-            record.addCustomEvent('console', { level, message });
-          } catch {
-            /* ignore */
-          }
-          inside = false;
-        }
-        return orig.apply(console, args);
-      };
-      this.cleanups.push(() => (c[level] = orig));
-    }
-  }
-
   /** Single-page-app navigation: an rrweb custom event `navigation` on history changes. */
   private captureNavigation(): void {
     const emit = () => {
@@ -530,10 +507,3 @@ function isFull(e: RRWebEvent): boolean {
   return e.type === FULL_SNAPSHOT;
 }
 
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-}
