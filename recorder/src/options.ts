@@ -102,7 +102,13 @@ export type ResolvedOptions = Required<
 > &
   Pick<
     RecorderOptions,
-    'serviceVersion' | 'environment' | 'maskTextSelector' | 'blockSelector' | 'ignoreSelector' | 'resourceAttributes' | 'headers'
+    | 'serviceVersion'
+    | 'environment'
+    | 'maskTextSelector'
+    | 'blockSelector'
+    | 'ignoreSelector'
+    | 'resourceAttributes'
+    | 'headers'
   >;
 
 export const DEFAULTS = {
@@ -147,7 +153,15 @@ export function resolveOptions(o: RecorderOptions): ResolvedOptions {
 
 /** Options that can be given as `data-*` attributes of the script tag: every option with a default (typed by
  * that default) plus these strings. */
-const DATA_STRINGS = ['endpoint', 'serviceName', 'serviceVersion', 'environment', 'maskTextSelector', 'blockSelector', 'ignoreSelector'];
+const DATA_STRINGS = [
+  'endpoint',
+  'serviceName',
+  'serviceVersion',
+  'environment',
+  'maskTextSelector',
+  'blockSelector',
+  'ignoreSelector',
+];
 
 /** Reads options from a script tag's data attributes (`data-endpoint`, `data-service-name`, ...). */
 export function optionsFromDataset(ds: DOMStringMap): Partial<RecorderOptions> {

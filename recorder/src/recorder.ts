@@ -1,6 +1,6 @@
 import { record } from '@rrweb/record';
 import { Compressor, type Encoded } from './compress';
-import { captureConsole, consoleLevels } from './console';
+import { captureConsole } from './console';
 import { DEFAULTS, resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
 import { browserResource, kvs, logRecord, logsRequest, type OtlpKeyValue, type OtlpLogRecord } from './otlp';
 import {
@@ -128,6 +128,7 @@ export class Recorder {
       recordCrossOriginIframes: false,
       collectFonts: false,
       slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
+      plugins: [{ name: 'rrweb/console@1', observer: (cb: any) => captureConsole(o.recordConsole, o.maskAllText, cb) }],
     } as any) as (() => void) | undefined;
 
     this.timer = setInterval(() => void this.flush(), o.flushIntervalMs);
@@ -142,8 +143,6 @@ export class Recorder {
       window.removeEventListener('pagehide', onPageHide);
     });
     if (o.captureErrors) this.captureErrors();
-    const levels = consoleLevels(o.recordConsole);
-    if (levels.length) this.cleanups.push(captureConsole(levels, o.maskAllText, (e) => this.onEvent(e as RRWebEvent)));
     this.captureNavigation();
   }
 
@@ -202,7 +201,7 @@ export class Recorder {
         return false;
       }
       d.adds = d.adds.filter((a: any) => {
-        if (ids.has(a.parentId) || a.node.rootId !== undefined && ids.has(a.node.rootId)) {
+        if (ids.has(a.parentId) || (a.node.rootId !== undefined && ids.has(a.node.rootId))) {
           collect(a.node);
           return false;
         }
@@ -282,7 +281,13 @@ export class Recorder {
     return a;
   }
 
-  private chunkRecord(events: RRWebEvent[], enc: Encoded, seq: number, sessionId: string, prev?: string): OtlpLogRecord {
+  private chunkRecord(
+    events: RRWebEvent[],
+    enc: Encoded,
+    seq: number,
+    sessionId: string,
+    prev?: string
+  ): OtlpLogRecord {
     let start = Infinity;
     let end = 0;
     let full = false;
@@ -372,8 +377,19 @@ export class Recorder {
     const close = () => {
       if (!part.length) return;
       const enc = this.compressor.encodeSync(part);
-      const rec = this.chunkRecord(part, enc, this.session.nextSeq(), this.chunkSession || this.session.id, this.chunkPrev);
-      items.push({ body: logsRequest(this.resource, [rec]), events: part.length, attempts: 0, snapshot: part.some(isFull) });
+      const rec = this.chunkRecord(
+        part,
+        enc,
+        this.session.nextSeq(),
+        this.chunkSession || this.session.id,
+        this.chunkPrev
+      );
+      items.push({
+        body: logsRequest(this.resource, [rec]),
+        events: part.length,
+        attempts: 0,
+        snapshot: part.some(isFull),
+      });
       part = [];
       size = 0;
     };
@@ -449,15 +465,18 @@ export class Recorder {
   private captureErrors(): void {
     const onError = (ev: ErrorEvent) => {
       this.captureException(
-        ev.error || { name: 'Error', message: ev.message, stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined }
+        ev.error || {
+          name: 'Error',
+          message: ev.message,
+          stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined,
+        }
       );
     };
     const onRejection = (ev: PromiseRejectionEvent) => {
       const r = ev.reason;
-      this.captureException(
-        r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) },
-        { 'exception.unhandled_rejection': true }
-      );
+      this.captureException(r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) }, {
+        'exception.unhandled_rejection': true,
+      });
     };
     window.addEventListener('error', onError);
     window.addEventListener('unhandledrejection', onRejection);
@@ -506,4 +525,3 @@ export class Recorder {
 function isFull(e: RRWebEvent): boolean {
   return e.type === FULL_SNAPSHOT;
 }
-
