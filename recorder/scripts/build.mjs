@@ -4,12 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rrwebSliceHook } from './rrweb-hook.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 
-const common = { absWorkingDir: root, bundle: true, target: ['es2020'], platform: 'browser', legalComments: 'none', logLevel: 'warning' };
+const common = { absWorkingDir: root, bundle: true, target: ['es2020'], platform: 'browser', legalComments: 'none', logLevel: 'warning', plugins: [rrwebSliceHook] };
 
 await Promise.all([
   // ESM: dependencies bundled too, so `import` works straight from a CDN; code shared between index and full
