@@ -4,9 +4,10 @@
 // rrweb's record() keeps everything a snapshot needs (the mirror, the stylesheet/iframe/shadow-DOM managers
 // behind onSerialize, the mutation buffers it locks meanwhile) inside its closure, and offers no way to
 // serialize asynchronously. Rather than copying that glue, we make four small edits to its takeFullSnapshot:
-// the Meta event and everything after the snapshot become a `finish(node)` continuation, and when the option
-// `sliceSnapshot` is given it is called with rrweb's own snapshot options, rrweb's own serializeNodeWithId,
-// an unlock of the mutation buffers and that continuation. Without the option the code path is rrweb's.
+// the Meta event and everything after the snapshot become a `finish(node)` continuation, and the option
+// `sliceSnapshot` is called with rrweb's own snapshot options, rrweb's own serializeNodeWithId, an unlock of
+// the mutation buffers and that continuation. The option is required: rrweb's synchronous snapshot() drops out
+// of the bundle (one copy of the walk less; the core bundle has no bytes to spare).
 // Every edit must match exactly once, so a different rrweb version fails the build instead of misbehaving.
 import { readFile } from 'node:fs/promises';
 
@@ -20,7 +21,7 @@ const EDITS = [
   ],
   [
     '        mirror.getId(document)\n      );\n  };',
-    '        mirror.getId(document)\n      );\n    };\n    if (options.sliceSnapshot) options.sliceSnapshot(document, snapshotOptions, serializeNodeWithId, () => mutationBuffers.forEach((buf) => buf.unlock()), finish);\n    else finish(snapshot(document, snapshotOptions));\n  };',
+    '        mirror.getId(document)\n      );\n    };\n    options.sliceSnapshot(document, snapshotOptions, serializeNodeWithId, () => mutationBuffers.forEach((buf) => buf.unlock()), finish);\n  };',
   ],
 ];
 

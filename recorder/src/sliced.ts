@@ -51,7 +51,7 @@ export class SlicedSnapshot {
         // never leave the recording without a snapshot: rrweb's synchronous way
         unlock();
         this.busy = false;
-        finish(serialize(doc, { ...opts(doc, o) }));
+        finish(serialize(doc, opts(doc, o)));
       }
     );
   };
@@ -85,8 +85,10 @@ export class SlicedSnapshot {
     doc.addEventListener('input', onInput, true);
     doc.addEventListener('change', onInput, true);
 
+    // one options object for every call (serializeNodeWithId only reads it): no copy per node
     const one = (n: Node, skipChild: boolean, preserveWhiteSpace = true, cssCaptured = false): SN | null => {
-      const sn = serialize(n, { ...base, skipChild, preserveWhiteSpace, cssCaptured });
+      Object.assign(base, { skipChild, preserveWhiteSpace, cssCaptured });
+      const sn = serialize(n, base);
       if (sn) tree.set(n, sn);
       return sn;
     };
@@ -154,12 +156,13 @@ export class SlicedSnapshot {
       for (const n of changed) {
         const old = tree.get(n);
         if (!old) continue;
-        const sn = serialize(n, { ...base, skipChild: true, preserveWhiteSpace: ctx(n)[0], cssCaptured: ctx(n)[1] });
+        const sn = one(n, true, ...ctx(n));
         if (!sn) continue;
         const kids = old.childNodes;
         Object.assign(old, sn);
-        if (kids) old.childNodes = kids;
+        if (kids) old.childNodes = leaf(old) ? [] : kids;
         base.mirror.add(n, old);
+        tree.set(n, old);
       }
       // rrweb forgets the ids of removed subtrees; those back in the page keep theirs
       const remember = (n: Node) => {
