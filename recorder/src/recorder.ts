@@ -160,6 +160,8 @@ export class Recorder {
     if (!this.recording) return;
     this.stopRecord && this.stopRecord();
     this.stopRecord = undefined;
+    this.snapshots.cancel();
+    this.events.push(...this.held.splice(0));
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const c of this.cleanups.splice(0)) c();

@@ -32,6 +32,8 @@ function leaf(sn: SN): boolean {
 export class SlicedSnapshot {
   /** true from the start of a snapshot until its events are emitted */
   busy = false;
+  /** the snapshot in progress; cancel() moves on */
+  private gen = 0;
 
   /** @param budgetMs main-thread time per slice */
   constructor(private budgetMs = 8) {}
@@ -42,21 +44,31 @@ export class SlicedSnapshot {
   take = (doc: Document, o: any, serialize: Serialize, unlock: () => void, finish: (sn: SN | null) => void): void => {
     if (this.busy) return;
     this.busy = true;
-    this.walk(doc, o, serialize, unlock).then(
+    const gen = ++this.gen;
+    const live = () => gen === this.gen;
+    this.walk(doc, o, serialize, unlock, live).then(
       (sn) => {
+        if (!live()) return;
         this.busy = false;
         finish(sn);
       },
       () => {
-        // never leave the recording without a snapshot: rrweb's synchronous way
         unlock();
+        if (!live()) return;
+        // never leave the recording without a snapshot: rrweb's synchronous way
         this.busy = false;
         finish(serialize(doc, opts(doc, o)));
       }
     );
   };
 
-  private async walk(doc: Document, o: any, serialize: Serialize, unlock: () => void): Promise<SN | null> {
+  /** Abandons a snapshot in progress (the recorder stopped): it ends at its next slice, emitting nothing. */
+  cancel(): void {
+    this.gen++;
+    this.busy = false;
+  }
+
+  private async walk(doc: Document, o: any, serialize: Serialize, unlock: () => void, live: () => boolean): Promise<SN | null> {
     const base = opts(doc, o);
     const headWs = !!(o.slimDOM && o.slimDOM.headWhitespace);
     /** our serialized object of each node in the snapshot */
@@ -79,11 +91,12 @@ export class SlicedSnapshot {
         if (t.nodeName === 'STYLE') changed.add(t);
       }
     };
-    const onInput = (e: Event) => changed.add(e.target as Node);
+    // input values and element scroll positions change without a mutation
+    const onEvent = (e: Event) => changed.add(e.target as Node);
+    const EVENTS = ['input', 'change', 'scroll'];
     const mo = new MutationObserver(note);
     mo.observe(doc, { subtree: true, childList: true, attributes: true, characterData: true });
-    doc.addEventListener('input', onInput, true);
-    doc.addEventListener('change', onInput, true);
+    for (const t of EVENTS) doc.addEventListener(t, onEvent, true);
 
     // one options object for every call (serializeNodeWithId only reads it): no copy per node
     const one = (n: Node, skipChild: boolean, preserveWhiteSpace = true, cssCaptured = false): SN | null => {
@@ -127,6 +140,7 @@ export class SlicedSnapshot {
         }
         if (!(k & 31) && performance.now() - t0 > this.budgetMs) {
           await yieldToBrowser();
+          if (!live()) throw 0;
           t0 = performance.now();
         }
       }
@@ -185,8 +199,7 @@ export class SlicedSnapshot {
       return root;
     } finally {
       mo.disconnect();
-      doc.removeEventListener('input', onInput, true);
-      doc.removeEventListener('change', onInput, true);
+      for (const t of EVENTS) doc.removeEventListener(t, onEvent, true);
     }
   }
 }

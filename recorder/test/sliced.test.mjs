@@ -241,6 +241,29 @@ test('a typed secret in a field serialized in a late slice is masked; late maske
   assert.ok(!everything.includes('-MORE'), 'typed text reached the endpoint');
 });
 
+test('stopping while the snapshot is taken abandons it: nothing is emitted afterwards', async () => {
+  const ctx = await browser.newContext({ viewport: { width: W, height: H } });
+  const page = await ctx.newPage();
+  await page.goto(`${server.origin}/big.html?n=8000`);
+  const t0 = server.logs.length;
+  const state = await page.evaluate(async () => {
+    const r = window.SessionReplay.init({ endpoint: location.origin, serviceName: 'sliced-test', flushIntervalMs: 200 });
+    const busy = r.stats.snapshotting;
+    await window.SessionReplay.stop();
+    // the walk would have finished by now; and the page changing must not be recorded any more
+    await new Promise((res) => setTimeout(res, 1500));
+    document.getElementById('main').prepend(document.createElement('hr'));
+    await new Promise((res) => setTimeout(res, 300));
+    return { busy, after: r.stats };
+  });
+  await ctx.close();
+  assert.ok(state.busy, 'stopped while the snapshot ran');
+  assert.equal(state.after.snapshotting, false);
+  assert.equal(state.after.buffered, 0, 'nothing buffered after stop');
+  const events = eventsOf(server.logs.slice(t0));
+  assert.ok(!events.some((e) => e.type === 2), 'no full snapshot after stop');
+});
+
 /** In the page: types a secret into the last field of the page in a task soon after recording started. */
 function typeLateSecret() {
   setTimeout(() => {
