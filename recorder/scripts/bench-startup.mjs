@@ -90,14 +90,27 @@ export async function runStartup(browser, origin, log = console.log) {
         const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
         await page.goto(`${origin}/startup.html?mode=${mode}&n=${n}`, { timeout: 120_000 });
         await page.waitForTimeout(START_AFTER_MS);
+        await browser.startTracing(page, { categories: ['devtools.timeline', 'toplevel'] });
         const s = summarize(await page.evaluate(runInPage, [mode, WINDOW_MS]));
+        Object.assign(s, cpuTasks(await browser.stopTracing()));
         await page.close();
         out[n][mode].push(s);
-        log(`startup n=${n} ${mode} pass ${pass}: longest ${s.longest.toFixed(0)} ms, TBT(3 s) ${s.tbt3s.toFixed(0)} ms, snapshot ${s.snapshotMs.toFixed(0)} ms${process.env.DEBUG ? ', first chunk ' + s.firstChunkMs + ', long tasks ' + s.detail : ''}`);
+        log(`startup n=${n} ${mode} pass ${pass}: longest ${s.longest.toFixed(0)} ms, TBT(3 s) ${s.tbt3s.toFixed(0)} ms, snapshot ${s.snapshotMs.toFixed(0)} ms, longest by CPU ${s.longestCpu.toFixed(0)} ms${process.env.DEBUG ? ', first chunk ' + s.firstChunkMs + ', long tasks ' + s.detail : ''}`);
       }
     }
   }
   return out;
+}
+
+/** From a Chromium trace of the run: the renderer main thread's tasks by their thread (CPU) time, which a
+ * machine shared with other work does not inflate as it does wall-clock durations (the Long Tasks API). */
+function cpuTasks(buf) {
+  const ev = JSON.parse(buf.toString('utf8')).traceEvents;
+  const main = ev.find((e) => e.name === 'thread_name' && e.args && e.args.name === 'CrRendererMain');
+  const cpu = ev
+    .filter((e) => e.ph === 'X' && main && e.tid === main.tid && e.pid === main.pid && e.name === 'ThreadControllerImpl::RunTask')
+    .map((e) => (e.tdur || 0) / 1000);
+  return { longestCpu: Math.max(0, ...cpu), tbtCpu: cpu.reduce((s, d) => s + Math.max(0, d - 50), 0) };
 }
 
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -106,8 +119,8 @@ const ms = (x) => (x == null ? '–' : `${Math.round(x).toLocaleString('en-US')}
 /** Markdown table of the medians, with the issue's goals. */
 export function startupTable(out) {
   const rows = [
-    '| elements | longest task, plain rrweb | longest task, core | TBT in 3 s, plain rrweb | TBT in 3 s, core | TBT until the first chunk is sent, core | full snapshot complete, plain rrweb | full snapshot complete, core | first chunk sent, core | goals met |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| elements | longest task, plain rrweb | longest task, core | TBT in 3 s, plain rrweb | TBT in 3 s, core | TBT until the first chunk is sent, core | longest task by CPU, plain rrweb | longest task by CPU, core | TBT by CPU, plain / core | full snapshot complete, plain rrweb | full snapshot complete, core | first chunk sent, core | goals met |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const n of Object.keys(out)) {
     const m = (mode, k) => med(out[n][mode].map((s) => s[k]));
@@ -115,10 +128,11 @@ export function startupTable(out) {
     const tbt = m('core', 'tbt3s');
     const tbtPlain = m('plain', 'tbt3s');
     const goals = [];
-    if (Number(n) === 100000) goals.push(`longest <= 100 ms: ${longest <= 100 ? 'yes' : 'NO'}`);
-    goals.push(`TBT <= 1/5 of plain: ${tbt <= tbtPlain / 5 ? 'yes' : 'NO'}`);
+    const cpu = m('core', 'longestCpu');
+    if (Number(n) === 100000) goals.push(`longest <= 100 ms: ${longest <= 100 ? 'yes' : 'NO'} (by CPU: ${cpu <= 100 ? 'yes' : 'NO'})`);
+    goals.push(`TBT <= 1/5 of plain: ${tbt <= tbtPlain / 5 ? 'yes' : 'NO'} (by CPU: ${m('core', 'tbtCpu') <= m('plain', 'tbtCpu') / 5 ? 'yes' : 'NO'})`);
     rows.push(
-      `| ${Number(n).toLocaleString('en-US')} | ${ms(m('plain', 'longest'))} | ${longest < 50 ? '< 50 ms (no long task)' : ms(longest)} | ${ms(tbtPlain)} | ${ms(tbt)} | ${ms(m('core', 'tbtAll'))} | ${ms(m('plain', 'snapshotMs'))} | ${ms(m('core', 'snapshotMs'))} | ${ms(m('core', 'firstChunkMs'))} | ${goals.join('; ')} |`
+      `| ${Number(n).toLocaleString('en-US')} | ${ms(m('plain', 'longest'))} | ${longest < 50 ? '< 50 ms (no long task)' : ms(longest)} | ${ms(tbtPlain)} | ${ms(tbt)} | ${ms(m('core', 'tbtAll'))} | ${ms(m('plain', 'longestCpu'))} | ${ms(cpu)} | ${ms(m('plain', 'tbtCpu'))} / ${ms(m('core', 'tbtCpu'))} | ${ms(m('plain', 'snapshotMs'))} | ${ms(m('core', 'snapshotMs'))} | ${ms(m('core', 'firstChunkMs'))} | ${goals.join('; ')} |`
     );
   }
   return rows.join('\n') + '\n';
@@ -130,7 +144,7 @@ export function startupRuns(out) {
   for (const n of Object.keys(out))
     for (const mode of ['plain', 'core'])
       lines.push(
-        `- ${n} ${mode}: longest ${out[n][mode].map((s) => Math.round(s.longest)).join(', ')}; TBT(3 s) ${out[n][mode].map((s) => Math.round(s.tbt3s)).join(', ')}; snapshot ${out[n][mode].map((s) => Math.round(s.snapshotMs)).join(', ')} ms`
+        `- ${n} ${mode}: longest ${out[n][mode].map((s) => Math.round(s.longest)).join(', ')}; TBT(3 s) ${out[n][mode].map((s) => Math.round(s.tbt3s)).join(', ')}; longest by CPU ${out[n][mode].map((s) => Math.round(s.longestCpu)).join(', ')}; snapshot ${out[n][mode].map((s) => Math.round(s.snapshotMs)).join(', ')} ms`
       );
   return lines.join('\n') + '\n';
 }

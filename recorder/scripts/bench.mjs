@@ -186,7 +186,10 @@ load, in a fresh page each run, modes alternating; medians of ${STARTUP_PASSES} 
 API (tasks over 50 ms); total blocking time (TBT) = sum of (duration - 50 ms) over the long tasks that start in
 the 3 s after the recorder starts (and, for the core, until its first chunk with the full snapshot is sent, which
 includes encoding and compressing the snapshot). "Full snapshot complete": until the FullSnapshot event is
-emitted. Plain rrweb: \`record({ emit })\` (synchronous snapshot); core: \`init({ endpoint, serviceName })\` with its
+emitted. The machine is shared (2 cores, several engineers' builds and tests): wall-clock task durations grow
+with the load, so each run is also traced (Chromium trace, \`ThreadControllerImpl::RunTask\` of the renderer main
+thread) and the "by CPU" columns give the tasks' main-thread CPU time (\`tdur\`) over the whole run, which the
+load does not inflate: that is the work a task keeps the page from doing. Plain rrweb: \`record({ emit })\` (synchronous snapshot); core: \`init({ endpoint, serviceName })\` with its
 defaults: the snapshot in slices of 8 ms yielding with \`scheduler.postTask\`, its JSON made in slices too and
 transferred to the compression worker as bytes. Load average before / after this part:
 ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} → ${loadAfter.map((x) => x.toFixed(1)).join(' / ')}.
