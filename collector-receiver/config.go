@@ -34,6 +34,7 @@ var (
 	ErrBadRegex         = rules.ErrBadRegex
 	ErrSampleRatio      = rules.ErrSampleRatio
 	ErrEmptySessionRule = rules.ErrEmptySession
+	ErrNegativeMinimum  = rules.ErrNegativeMinimum
 )
 
 // ErrHTTPConfiguredTwice: the top-level HTTP keys and protocols.http are both set.

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/seed/sessionreplay/pkg/childproc"
 )
 
 // Config says where and how to serve. Zero values pick sensible defaults.
@@ -140,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// process, which stops its clients before the server (ClickHouse waits for
 	// open client connections when it shuts down).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		s.closeLog()
 		return nil, fmt.Errorf("chembed: start: %w", err)
 	}

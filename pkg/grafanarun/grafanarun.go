@@ -22,6 +22,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/seed/sessionreplay/pkg/childproc"
 )
 
 // Errors of preparing or starting Grafana.
@@ -281,7 +283,7 @@ func Start(ctx context.Context, bin, home string, l Layout, logFile string) (*Ru
 	cmd.Dir = home
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("grafanarun: start %s: %w", bin, err)
 	}

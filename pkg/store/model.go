@@ -46,6 +46,7 @@ type SessionSummary struct {
 	Clicks      uint64
 	Inputs      uint64
 	RageClicks  uint64
+	DeadClicks  uint64
 	Errors      uint64
 	URLs        []string
 	EntryURL    string
@@ -64,6 +65,8 @@ const (
 	KindError      = "error"
 	KindClick      = "click"
 	KindRageClick  = "rage_click"
+	KindDeadClick  = "dead_click"
+	KindConsole    = "console"
 	KindNavigation = "navigation"
 	KindRequest    = "request"
 	KindInput      = "input"

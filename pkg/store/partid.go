@@ -32,7 +32,7 @@ func SummaryPartID(s *SessionSummary) uint64 {
 	parts := []string{"content", s.SessionID, s.Start.UTC().String(), s.End.UTC().String(),
 		strconv.FormatUint(s.ActiveMs, 10), strconv.FormatUint(s.Chunks, 10), strconv.FormatUint(s.Events, 10),
 		strconv.FormatUint(s.Bytes, 10), strconv.FormatUint(s.PageViews, 10), strconv.FormatUint(s.Clicks, 10),
-		strconv.FormatUint(s.Inputs, 10), strconv.FormatUint(s.RageClicks, 10), strconv.FormatUint(s.Errors, 10),
+		strconv.FormatUint(s.Inputs, 10), strconv.FormatUint(s.RageClicks, 10), strconv.FormatUint(s.DeadClicks, 10), strconv.FormatUint(s.Errors, 10),
 		s.EntryURL, s.UserID, s.ServiceName, s.Device, s.OS, s.Browser, s.Country, s.UserAgent}
 	parts = append(parts, s.URLs...)
 	keys := make([]string, 0, len(s.Attributes))

@@ -41,6 +41,7 @@ type SessionFacts struct {
 	URLs         []string
 	Events       []string // names of the custom events (markers of kind custom)
 	RageClicks   uint64
+	DeadClicks   uint64
 	Errors       uint64
 }
 
@@ -111,7 +112,7 @@ func (r *Reader) SessionFactsOf(ctx context.Context, ids []string) (map[string]*
 		return out, nil
 	}
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": arrayParam(ids)}))
-	rows, err := r.conn.Query(pctx, fmt.Sprintf(`SELECT session_id, min(start_time), max(end_time), max(received_at), sum(rage_clicks), sum(errors),
+	rows, err := r.conn.Query(pctx, fmt.Sprintf(`SELECT session_id, min(start_time), max(end_time), max(received_at), sum(rage_clicks), sum(dead_clicks), sum(errors),
     arraySort(groupUniqArrayArray(urls))
 FROM %s.%s FINAL WHERE session_id IN {ids:Array(String)} GROUP BY session_id SETTINGS %s`, r.db, TableSessions, finalSettings))
 	if err != nil {
@@ -119,7 +120,7 @@ FROM %s.%s FINAL WHERE session_id IN {ids:Array(String)} GROUP BY session_id SET
 	}
 	for rows.Next() {
 		f := &SessionFacts{}
-		if err := rows.Scan(&f.SessionID, &f.Start, &f.End, &f.LastReceived, &f.RageClicks, &f.Errors, &f.URLs); err != nil {
+		if err := rows.Scan(&f.SessionID, &f.Start, &f.End, &f.LastReceived, &f.RageClicks, &f.DeadClicks, &f.Errors, &f.URLs); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("session facts: %w", err)
 		}

@@ -1,5 +1,6 @@
 import { record } from '@rrweb/record';
-import { Compressor, type Encoded } from './compress';
+import { Compressor, encodeAhead, type Encoded } from './compress';
+import { captureConsole } from './console';
 import { DEFAULTS, resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
 import { browserResource, kvs, logRecord, logsRequest, type OtlpKeyValue, type OtlpLogRecord } from './otlp';
 import {
@@ -9,6 +10,7 @@ import {
   uninstallBaggagePatch,
 } from './propagation';
 import { SessionManager, type SessionState } from './session';
+import { SlicedSnapshot, yieldToBrowser } from './sliced';
 import { KEEPALIVE_LIMIT, Transport, type QueueItem } from './transport';
 
 /** rrweb event as emitted (we only rely on these fields). */
@@ -26,6 +28,8 @@ const SRC_MUTATION = 0;
 const SRC_MOUSEMOVE = 1;
 /** incremental sources that mean a user is present: mouse move, mouse interaction, scroll, input, touch move */
 const ACTIVITY = [false, true, true, true, false, true, true];
+/** main-thread time per slice of a full snapshot and of its JSON encoding */
+const SLICE_MS = 8;
 
 /** rrweb version recorded in `session_replay.rrweb_version` (the @rrweb/record package we bundle). */
 export const RRWEB_VERSION = '2.1.6';
@@ -66,6 +70,11 @@ export class Recorder {
   private user?: { id: string; attrs?: Record<string, unknown> };
   private recording = false;
   private pendingFlushes = new Set<Promise<void>>();
+  private snapshots = new SlicedSnapshot(SLICE_MS);
+  /** timestamp of the last full snapshot, for checkouts */
+  private lastFull = 0;
+  /** custom events (errors, navigation, track) that came while a snapshot was being taken */
+  private held: RRWebEvent[] = [];
 
   constructor(opts: RecorderOptions) {
     const o = (this.options = resolveOptions(opts));
@@ -112,7 +121,9 @@ export class Recorder {
     const placeholder = o.maskPlaceholder || DEFAULTS.maskPlaceholder;
     this.stopRecord = record({
       emit: (e: any) => this.onEvent(e as RRWebEvent),
-      checkoutEveryNms: o.checkoutEveryMs,
+      // every full snapshot (first, checkouts, new session) is taken in slices; checkouts are ours (onEvent)
+      // since rrweb's expect a snapshot to exist as soon as it emits anything
+      sliceSnapshot: this.snapshots.take,
       maskAllInputs: o.maskAllInputs,
       maskInputOptions: { password: true },
       maskInputFn: (text: string) => (text ? placeholder : text),
@@ -127,6 +138,7 @@ export class Recorder {
       recordCrossOriginIframes: false,
       collectFonts: false,
       slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
+      plugins: [{ name: 'rrweb/console@1', observer: (cb: any) => captureConsole(o.recordConsole, o.maskAllText, cb) }],
     } as any) as (() => void) | undefined;
 
     this.timer = setInterval(() => void this.flush(), o.flushIntervalMs);
@@ -141,7 +153,6 @@ export class Recorder {
       window.removeEventListener('pagehide', onPageHide);
     });
     if (o.captureErrors) this.captureErrors();
-    if (o.recordConsole) this.captureConsole();
     this.captureNavigation();
   }
 
@@ -150,6 +161,8 @@ export class Recorder {
     if (!this.recording) return;
     this.stopRecord && this.stopRecord();
     this.stopRecord = undefined;
+    this.snapshots.cancel();
+    this.events.push(...this.held.splice(0));
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const c of this.cleanups.splice(0)) c();
@@ -163,6 +176,11 @@ export class Recorder {
   private onEvent(e: RRWebEvent): void {
     // DomContentLoaded / Load markers carry nothing a replay needs: chunks start with meta + full snapshot
     if (e.type < 2) return;
+    if (this.snapshots.busy) {
+      // incremental events refer to a half-built snapshot, which includes their effect when it completes
+      if (e.type === INCREMENTAL) return;
+      if (e.type !== META && e.type !== FULL_SNAPSHOT) return void this.held.push(e);
+    }
     if (e.type === INCREMENTAL && (this.iframeIds.size || e.data.isAttachIframe) && !this.filterIframe(e)) return;
     const o = this.options;
     if (e.type === META && o.stripQueryString && e.data && e.data.href) e.data.href = stripUrl(e.data.href, true);
@@ -172,6 +190,8 @@ export class Recorder {
         const last = this.events.length ? this.events[this.events.length - 1].timestamp : e.timestamp;
         if (e.timestamp < last) e.timestamp = last;
       }
+      // a new session's snapshot has started: this event belongs to the snapshot
+      if (this.snapshots.busy) return;
     }
     if (!this.events.length) {
       this.chunkSession = this.session.id;
@@ -179,7 +199,16 @@ export class Recorder {
     }
     this.events.push(e);
     this.estBytes += estimate(e);
-    if (e.type === FULL_SNAPSHOT) this.flushSoon(500);
+    if (e.type === FULL_SNAPSHOT) {
+      this.lastFull = e.timestamp;
+      // its JSON is made in slices now, so the flush hands the worker bytes, not an object graph to clone
+      encodeAhead(e, SLICE_MS, yieldToBrowser);
+      for (const h of this.held.splice(0)) this.onEvent({ ...h, timestamp: Math.max(h.timestamp, e.timestamp) });
+      this.flushSoon(500);
+    } else if (e.type === INCREMENTAL && this.lastFull && e.timestamp - this.lastFull > o.checkoutEveryMs) {
+      this.lastFull = e.timestamp; // once per period, even while the snapshot is being taken
+      this.takeSnapshot();
+    }
     else if (this.estBytes > o.maxChunkBytes) this.flushSoon(0);
     if (this.events.length > o.maxBufferedEvents) this.dropOldest();
   }
@@ -200,7 +229,7 @@ export class Recorder {
         return false;
       }
       d.adds = d.adds.filter((a: any) => {
-        if (ids.has(a.parentId) || a.node.rootId !== undefined && ids.has(a.node.rootId)) {
+        if (ids.has(a.parentId) || (a.node.rootId !== undefined && ids.has(a.node.rootId))) {
           collect(a.node);
           return false;
         }
@@ -250,12 +279,14 @@ export class Recorder {
     void this.flush(prev);
     this.chunkSession = next.id;
     this.chunkPrev = next.prev;
-    if (this.recording) {
-      try {
-        record.takeFullSnapshot(true);
-      } catch {
-        /* ignore */
-      }
+    if (this.recording) this.takeSnapshot();
+  }
+
+  private takeSnapshot(): void {
+    try {
+      record.takeFullSnapshot(true);
+    } catch {
+      /* not recording yet */
     }
   }
 
@@ -280,7 +311,13 @@ export class Recorder {
     return a;
   }
 
-  private chunkRecord(events: RRWebEvent[], enc: Encoded, seq: number, sessionId: string, prev?: string): OtlpLogRecord {
+  private chunkRecord(
+    events: RRWebEvent[],
+    enc: Encoded,
+    seq: number,
+    sessionId: string,
+    prev?: string
+  ): OtlpLogRecord {
     let start = Infinity;
     let end = 0;
     let full = false;
@@ -370,8 +407,19 @@ export class Recorder {
     const close = () => {
       if (!part.length) return;
       const enc = this.compressor.encodeSync(part);
-      const rec = this.chunkRecord(part, enc, this.session.nextSeq(), this.chunkSession || this.session.id, this.chunkPrev);
-      items.push({ body: logsRequest(this.resource, [rec]), events: part.length, attempts: 0, snapshot: part.some(isFull) });
+      const rec = this.chunkRecord(
+        part,
+        enc,
+        this.session.nextSeq(),
+        this.chunkSession || this.session.id,
+        this.chunkPrev
+      );
+      items.push({
+        body: logsRequest(this.resource, [rec]),
+        events: part.length,
+        attempts: 0,
+        snapshot: part.some(isFull),
+      });
       part = [];
       size = 0;
     };
@@ -447,15 +495,18 @@ export class Recorder {
   private captureErrors(): void {
     const onError = (ev: ErrorEvent) => {
       this.captureException(
-        ev.error || { name: 'Error', message: ev.message, stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined }
+        ev.error || {
+          name: 'Error',
+          message: ev.message,
+          stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined,
+        }
       );
     };
     const onRejection = (ev: PromiseRejectionEvent) => {
       const r = ev.reason;
-      this.captureException(
-        r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) },
-        { 'exception.unhandled_rejection': true }
-      );
+      this.captureException(r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) }, {
+        'exception.unhandled_rejection': true,
+      });
     };
     window.addEventListener('error', onError);
     window.addEventListener('unhandledrejection', onRejection);
@@ -463,31 +514,6 @@ export class Recorder {
       window.removeEventListener('error', onError);
       window.removeEventListener('unhandledrejection', onRejection);
     });
-  }
-
-  private captureConsole(): void {
-    const c = console as any;
-    for (const level of ['error', 'warn']) {
-      const orig = c[level];
-      let inside = false;
-      c[level] = (...args: unknown[]) => {
-        if (!inside) {
-          inside = true;
-          try {
-            const message = args
-              .map((a) => (a instanceof Error ? a.stack || a.message : typeof a === 'string' ? a : safeJson(a)))
-              .join(' ')
-              .slice(0, 2000);
-            record.addCustomEvent('console', { level, message });
-          } catch {
-            /* ignore */
-          }
-          inside = false;
-        }
-        return orig.apply(console, args);
-      };
-      this.cleanups.push(() => (c[level] = orig));
-    }
   }
 
   /** Single-page-app navigation: an rrweb custom event `navigation` on history changes. */
@@ -516,8 +542,9 @@ export class Recorder {
   }
 
   /** Diagnostics used by tests. */
-  get stats(): { buffered: number; dropped: number; queued: number; worker: boolean } {
+  get stats(): { buffered: number; dropped: number; queued: number; worker: boolean; snapshotting: boolean } {
     return {
+      snapshotting: this.snapshots.busy,
       buffered: this.events.length,
       dropped: this.droppedEvents + this.transport.dropped,
       queued: this.transport.pending,
@@ -528,12 +555,4 @@ export class Recorder {
 
 function isFull(e: RRWebEvent): boolean {
   return e.type === FULL_SNAPSHOT;
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
 }

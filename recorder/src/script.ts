@@ -10,6 +10,6 @@ if (el && el.dataset && el.dataset.endpoint) {
   try {
     init(optionsFromDataset(el.dataset) as RecorderOptions);
   } catch (e) {
-    console.warn('[SessionReplay]', e);
+    console.error('[SessionReplay]', e);
   }
 }

@@ -168,6 +168,6 @@ export class Transport {
   }
 
   private log(...a: unknown[]): void {
-    if (this.debug) console.warn('[SessionReplay]', ...a);
+    if (this.debug) console.info('[SessionReplay]', ...a);
   }
 }

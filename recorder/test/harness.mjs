@@ -5,6 +5,7 @@ import { dirname, join, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
+import { bigPage } from './bigpage.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..');
@@ -28,7 +29,8 @@ function scriptTag(q) {
     'data-checkout-every-ms': q.get('checkout') || '',
     'data-propagate-to-origins': q.get('origins') || '',
     'data-strip-query-string': q.get('strip') || '',
-    'data-record-console': 'true',
+    'data-record-console': q.get('console') || '',
+    'data-mask-all-text': q.get('masktext') || '',
     'data-max-buffered-events': q.get('maxbuf') || '',
     'data-mask-placeholder': q.get('placeholder') || '',
   };
@@ -127,6 +129,14 @@ export async function startServer() {
 <style>html,body{margin:0;padding:0;background:#fff}.replayer-mouse,.replayer-mouse-tail{display:none!important}
 .replayer-wrapper{position:relative}.replayer-wrapper iframe{border:0}</style>
 <script src="/vendor/rrweb.umd.min.cjs"></script></head><body><div id="root"></div></body></html>`);
+      // a generated page of n elements; the recorder is loaded but not started (no data-endpoint)
+      if (p === '/big.html')
+        return html(
+          bigPage(Number(q.get('n') || 1000), {
+            head: '<script src="/dist/sessionreplay.min.js"></script>',
+            tail: `<form id="late"><input id="late-secret" value="${SECRETS[0]}"><p class="sr-mask" id="late-masked">${SECRETS[1]}</p><div class="sr-block" id="late-blocked">${SECRETS[2]}</div></form>`,
+          })
+        );
       if (p === '/blank.html') return html('<!doctype html><html><head></head><body></body></html>');
       let file;
       if (p.startsWith('/dist/')) file = join(root, p);

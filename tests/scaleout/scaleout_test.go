@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +39,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/seed/sessionreplay/pkg/chembed"
+	"github.com/seed/sessionreplay/pkg/childproc"
 	"github.com/seed/sessionreplay/pkg/fixtures"
 	"github.com/seed/sessionreplay/pkg/store"
 	"github.com/seed/sessionreplay/tests/internal/stack"
@@ -340,12 +340,7 @@ func startCluster(t *testing.T) []shard {
 	}
 	var out []shard
 	for i, p := range ports {
-		var srv *chembed.Server
-		dataDir := t.TempDir()
-		err := spawn(func() (err error) {
-			srv, err = chembed.Start(ctx, chembed.Config{DataDir: dataDir, TCPPort: p[0], HTTPPort: p[1], ConfigFile: config})
-			return err
-		})
+		srv, err := chembed.Start(ctx, chembed.Config{DataDir: t.TempDir(), TCPPort: p[0], HTTPPort: p[1], ConfigFile: config})
 		if err != nil {
 			t.Fatalf("shard %d: %v", i, err)
 		}
@@ -372,29 +367,6 @@ func freePort(t *testing.T) int {
 	return n
 }
 
-// spawnReqs run on one OS thread that lives as long as the test binary.
-// The children get Pdeathsig (so none outlives the test), and the kernel
-// sends it when the *thread* that started them ends, not the process: a
-// child started from an arbitrary goroutine's thread was seen to get it
-// midway (both ClickHouse shards stopping at once). See go.dev/issue/27505.
-var spawnReqs = make(chan func())
-
-func init() {
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread never ends
-		for f := range spawnReqs {
-			f()
-		}
-	}()
-}
-
-// spawn runs f (which starts child processes) on that thread.
-func spawn(f func() error) error {
-	done := make(chan error, 1)
-	spawnReqs <- func() { done <- f() }
-	return <-done
-}
-
 // ---- the replicas and the balancer ----
 
 type replica struct {
@@ -416,7 +388,7 @@ func (r *replica) start() {
 	cmd := exec.Command(r.bin, "--config", r.config)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := spawn(cmd.Start); err != nil {
+	if err := childproc.Start(cmd); err != nil { // the thread that starts it must outlive it (Pdeathsig)
 		r.t.Fatal(err)
 	}
 	r.mu.Lock()

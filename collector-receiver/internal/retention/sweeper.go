@@ -169,7 +169,7 @@ func (s *Sweeper) SweepIdle(ctx context.Context, now time.Time) (int, error) {
 // replica judging the same data writes the same rows.
 func Judge(rs *rules.Set, f *store.SessionFacts) []store.Decision {
 	facts := rules.Facts{URLs: map[string]bool{}, Events: map[string]bool{}, Start: f.Start, End: f.End,
-		RageClicks: int(f.RageClicks), Errors: int(f.Errors)}
+		RageClicks: int(f.RageClicks), DeadClicks: int(f.DeadClicks), Errors: int(f.Errors)}
 	for _, u := range f.URLs {
 		facts.URLs[u] = true
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed/sessionreplay/pkg/chembed"
+	"github.com/seed/sessionreplay/pkg/childproc"
 	"github.com/seed/sessionreplay/pkg/demoapp"
 	"github.com/seed/sessionreplay/pkg/grafanarun"
 	"github.com/seed/sessionreplay/pkg/plugincheck"
@@ -158,7 +159,7 @@ func startCollector(bin, config, dsn string) (*exec.Cmd, <-chan error, error) {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Own process group: on Ctrl-C the demo stops it (drain, flush) before ClickHouse.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		logFile.Close()
 		return nil, nil, fmt.Errorf("start collector: %w", err)
 	}

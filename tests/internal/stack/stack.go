@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed/sessionreplay/pkg/childproc"
 )
 
 // RepoRoot is the module root (the directory holding go.mod) above the
@@ -74,7 +76,7 @@ func StartCollector(t testing.TB, root, config, addr, logFile string, env ...str
 	}
 	col.Stdout, col.Stderr = log, log
 	col.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := col.Start(); err != nil {
+	if err := childproc.Start(col); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = col.Process.Signal(os.Interrupt); _ = col.Wait(); log.Close() })
