@@ -47,10 +47,21 @@ async function panel() {
     { polling: 20, timeout: 60_000 }
   );
   const ms = await page.evaluate(() => performance.now());
+  // where the time went: the bundle (navigation to the panel's mount), then the panel's own marks (timing.ts)
+  const marks = await page.evaluate(() => {
+    const first = {};
+    for (const m of performance.getEntriesByType('mark')) {
+      if (m.name.startsWith('sessionreplay:') && !(m.name in first)) {
+        first[m.name.slice('sessionreplay:'.length)] = m.startTime;
+      }
+    }
+    const replay = performance.getEntriesByType('resource').find((r) => r.name.includes('/replay'));
+    return { ...first, responseStart: replay?.responseStart, responseEnd: replay?.responseEnd };
+  });
   const log = (await (await fetch(`${srv.url}/__log`)).json()).slice(before);
   const bytes = log.flatMap((e) => e.sent).reduce((a, c) => a + c.bytes, 0);
   await page.close();
-  return { ms, bytes };
+  return { ms, bytes, marks };
 }
 
 async function whole() {
@@ -71,6 +82,13 @@ try {
   }
   const pm = median(p.map((x) => x.ms));
   const wm = median(w.map((x) => x.ms));
+  for (const [name, runs] of [['panel', p], ['whole', w]]) {
+    const m = runs.map((r) => r.marks);
+    const med = (k) => median(m.map((x) => x[k]).filter((x) => Number.isFinite(x))).toFixed(0);
+    console.error(
+      `# ${name}: mount ${med('mount')} ms, request ${med('request')}, meta ${med('meta')}, first chunk ${med('first-chunk')}, replayer ${med('replayer')}, first frame ${med('first-frame')}, shown ${median(runs.map((r) => r.ms)).toFixed(0)} (ms from navigation)`
+    );
+  }
   const pb = p[0].bytes;
   const wb = w[0].bytes;
   console.log(`| replay in Chromium: first frame at minute 25 of a ${((s.end - s.start) / 60000).toFixed(1)}-minute session (${s.chunks.length} chunks) | panel (streams from the nearest full snapshot): ${(pb / 1e6).toFixed(2)} MB, ${pm.toFixed(0)} ms | the same panel served from the session's start: ${(wb / 1e6).toFixed(2)} MB, ${wm.toFixed(0)} ms | read little, open fast | ${(wb / pb).toFixed(0)}x fewer bytes, ${(wm / pm).toFixed(1)}x faster (median of ${ROUNDS}) |`);

@@ -1,4 +1,4 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2, PanelProps, SelectableValue } from '@grafana/data';
 import { Alert, Button, InlineSwitch, LoadingPlaceholder, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
@@ -13,6 +13,7 @@ import {
 } from '../replay/api';
 import { formatOffset, framesToMarkers, parseTime } from '../replay/markers';
 import { fitScale } from '../replay/player';
+import { mark } from '../replay/timing';
 import { trackOptions } from '../replay/tracks';
 import type { Marker } from '../replay/types';
 import { useReplaySession } from '../replay/useReplaySession';
@@ -38,6 +39,7 @@ function urlParam(name: string): string | undefined {
 
 export function ReplayPanel(props: Props) {
   const { options, data, width, height, replaceVariables, timeRange, fetchImpl } = props;
+  useState(() => mark('mount'));
   const styles = useStyles2(getStyles);
   const dsUid = useMemo(() => resolveDatasourceUid(options.datasourceUid, data), [options.datasourceUid, data]);
   const range: Range = useMemo(
@@ -93,7 +95,7 @@ export function ReplayPanel(props: Props) {
   const [trackChoice, setTrackChoice] = useState<{ sessionId: string; track: number }>();
   const track = trackChoice && trackChoice.sessionId === sessionId ? trackChoice.track : 0;
 
-  const [stage, setStage] = useState<HTMLDivElement | null>(null);
+  const stage = useRef<HTMLDivElement>(null);
   const { state, play, pause, seek } = useReplaySession({
     dsUid,
     sessionId,
@@ -212,7 +214,7 @@ export function ReplayPanel(props: Props) {
       <div className={styles.body} style={{ height: frameBox.height }}>
         <div className={styles.frame} style={{ width: frameBox.width, height: frameBox.height }} data-testid="replay-frame">
           <div
-            ref={setStage}
+            ref={stage}
             className={styles.stage}
             style={
               viewport

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { ReplayLoader } from './loader';
 import { ReplayPlayer } from './player';
 import { replayResourceUrl } from './stream';
+import { mark } from './timing';
 import { switchFrom } from './tracks';
 import type { ReplayMeta } from './types';
 
@@ -33,7 +34,9 @@ interface Args {
   /** Which of the session's tracks to play (0: the top page's). */
   track?: number;
   startAt?: number;
-  container: HTMLElement | null;
+  /** The element the replayer renders into; a ref (not state) so the stream is requested in the panel's first
+   * commit, not one render later. */
+  container: RefObject<HTMLElement | null>;
   speed: number;
   skipInactive: boolean;
   autoPlay: boolean;
@@ -78,16 +81,31 @@ export function useReplaySession({
   /** (Re)loads the stream, starting from the nearest full snapshot before `from` when given. */
   const load = useCallback(
     (from: number | undefined, play: boolean) => {
-      if (!dsUid || !sessionId || !container) {
+      const root = container.current;
+      if (!dsUid || !sessionId || !root) {
         return;
       }
       stop();
       const buffering = { current: false };
       const p = new ReplayPlayer(
-        container,
+        root,
         {
           onResize: (width, height) => setState((s) => ({ ...s, viewport: { width, height } })),
-          onReady: () => setState((s) => ({ ...s, ready: true, loading: false, loadedFrom: p.startTime })),
+          onReady: () => {
+            mark('replayer');
+            // show the position at once rather than at the next tick of the playback clock
+            const current = p.currentTime();
+            const page = current !== undefined ? p.pageAt(current) : undefined;
+            setState((s) => ({
+              ...s,
+              ready: true,
+              loading: false,
+              loadedFrom: p.startTime,
+              current,
+              url: page?.href ?? s.url,
+              viewport: s.viewport ?? (page ? { width: page.width, height: page.height } : undefined),
+            }));
+          },
           onFinish: (wasPlaying) => {
             // Only a playing player waits for more events; a paused one positioned past what has arrived stays
             // paused (ReplayPlayer re-applies its position as the events come in).
@@ -112,11 +130,15 @@ export function useReplaySession({
         fetchImpl,
         handlers: {
           onMeta: (m) => {
+            mark('meta');
             meta.current = m;
             l.setWantUntil(Math.max(m.from, from ?? m.from) + LOOKAHEAD_MS);
             setState((s) => ({ ...s, meta: m }));
           },
           onChunk: (c) => {
+            if (l.chunks === 1) {
+              mark('first-chunk');
+            }
             p.addEvents(c.events);
             if (buffering.current) {
               buffering.current = false;
@@ -126,6 +148,7 @@ export function useReplaySession({
             setState((s) => ({ ...s, loadedUntil: l.loadedUntil }));
           },
           onDone: () => {
+            p.end();
             if (!p.ready) {
               setState((s) => ({ ...s, loading: false, error: 'The recording of this session has no full snapshot.' }));
             }
@@ -143,14 +166,16 @@ export function useReplaySession({
         current: from,
         requests: s.requests + 1,
       }));
+      mark('request');
       void l.start();
     },
     [dsUid, sessionId, container, stop, fetchImpl]
   );
 
   // a new session (or start time): load from scratch; another track of the same session: load it from the moment
-  // the playback was at
-  useEffect(() => {
+  // the playback was at. A layout effect: the request goes out before the browser paints the panel's first render
+  // (a passive effect waits for that paint, ~100-200 ms of Grafana UI's first layout)
+  useLayoutEffect(() => {
     const prev = last.current;
     last.current = { sessionId, track };
     trackRef.current = track;
@@ -158,7 +183,7 @@ export function useReplaySession({
     if (!switched) {
       meta.current = undefined;
     }
-    if (sessionId && dsUid && container) {
+    if (sessionId && dsUid && container.current) {
       if (switched) {
         load(switchFrom(position.current.current, meta.current?.tracks?.[track]), position.current.playing);
       } else {
