@@ -52,6 +52,8 @@ const (
 	KindRequest    = "request"
 	KindInput      = "input"
 	KindCustom     = "custom"
+	KindDeadClick  = "dead_click"
+	KindConsole    = "console"
 )
 
 // Event is one timeline marker of a session.

@@ -8,7 +8,7 @@ import (
 )
 
 // MarkerKinds are the timeline kinds a marker query may ask for.
-var MarkerKinds = []string{KindError, KindClick, KindNavigation, KindRequest, KindCustom, KindRageClick, KindInput}
+var MarkerKinds = []string{KindError, KindClick, KindNavigation, KindRequest, KindCustom, KindRageClick, KindInput, KindDeadClick, KindConsole}
 
 // MarkersQuery selects the timeline of one session.
 type MarkersQuery struct {

@@ -1,7 +1,17 @@
-import React, { useEffect, useMemo, useRef, useState } from 'react';
+import React, { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2, PanelProps, SelectableValue } from '@grafana/data';
-import { Alert, Button, InlineSwitch, LoadingPlaceholder, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+import {
+  Alert,
+  Button,
+  InlineSwitch,
+  LoadingPlaceholder,
+  RadioButtonGroup,
+  Select,
+  Tab,
+  TabsBar,
+  useStyles2,
+} from '@grafana/ui';
 
 import {
   firstFieldValue,
@@ -12,13 +22,17 @@ import {
   type Range,
 } from '../replay/api';
 import { formatOffset, framesToMarkers, parseTime } from '../replay/markers';
+import { adjacentMarker, keyAction, momentLink } from '../replay/navigation';
 import { fitScale } from '../replay/player';
 import { mark } from '../replay/timing';
 import { trackOptions } from '../replay/tracks';
 import type { Marker } from '../replay/types';
 import { useReplaySession } from '../replay/useReplaySession';
 import { type ReplayOptions, SPEEDS } from '../types';
+import { ConsoleList } from './ConsoleList';
+import { DetailsDrawer } from './DetailsDrawer';
 import { EventList } from './EventList';
+import { NetworkList } from './NetworkList';
 import { Timeline } from './Timeline';
 
 import 'rrweb/dist/style.css';
@@ -27,7 +41,9 @@ export type Props = PanelProps<ReplayOptions> & { fetchImpl?: typeof fetch };
 
 const HEADER = 34;
 const FOOTER = 40;
-const EVENTS_WIDTH = 280;
+const EVENTS_WIDTH = 320;
+
+type SideTab = 'events' | 'console' | 'network';
 
 function urlParam(name: string): string | undefined {
   try {
@@ -38,14 +54,28 @@ function urlParam(name: string): string | undefined {
 }
 
 export function ReplayPanel(props: Props) {
-  const { options, data, width, height, replaceVariables, timeRange, fetchImpl } = props;
+  const { options, data, replaceVariables, timeRange, fetchImpl } = props;
+  // full screen: the panel fills the screen (the browser's Fullscreen API on the panel's root)
+  const root = useRef<HTMLDivElement>(null);
+  const [fullscreen, setFullscreen] = useState(false);
+  useEffect(() => {
+    const onChange = () => setFullscreen(document.fullscreenElement === root.current && root.current !== null);
+    document.addEventListener('fullscreenchange', onChange);
+    return () => document.removeEventListener('fullscreenchange', onChange);
+  }, []);
+  const toggleFullscreen = () => {
+    if (document.fullscreenElement) {
+      void document.exitFullscreen?.();
+    } else {
+      void root.current?.requestFullscreen?.();
+    }
+  };
+  const width = fullscreen ? window.innerWidth : props.width;
+  const height = fullscreen ? window.innerHeight : props.height;
   useState(() => mark('mount'));
   const styles = useStyles2(getStyles);
   const dsUid = useMemo(() => resolveDatasourceUid(options.datasourceUid, data), [options.datasourceUid, data]);
-  const range: Range = useMemo(
-    () => ({ from: timeRange.from.valueOf(), to: timeRange.to.valueOf() }),
-    [timeRange]
-  );
+  const range: Range = useMemo(() => ({ from: timeRange.from.valueOf(), to: timeRange.to.valueOf() }), [timeRange]);
 
   // which session: the panel's picker, then the variable, then the trace variable, then the panel's data
   const [picked, setPicked] = useState<string | undefined>();
@@ -65,7 +95,11 @@ export function ReplayPanel(props: Props) {
         const spanField = frames[0]?.fields.find((f) => f.name === 'span_time');
         const spanTime = spanField ? Number(new Date(spanField.values[0] as number).valueOf()) : undefined;
         if (!cancelled) {
-          setTraced(sessionId ? { traceId, sessionId, spanTime } : { traceId, sessionId: '', error: 'No session for this trace.' });
+          setTraced(
+            sessionId
+              ? { traceId, sessionId, spanTime }
+              : { traceId, sessionId: '', error: 'No session for this trace.' }
+          );
         }
       })
       .catch((e: Error) => !cancelled && setTraced({ traceId, sessionId: '', error: e.message }));
@@ -79,7 +113,8 @@ export function ReplayPanel(props: Props) {
   const replayTime =
     parseTime(variableValue(replaceVariables, options.timeVariable)) ?? parseTime(urlParam('var-replay_time'));
   const startAt =
-    replayTime ?? (tracedNow && tracedNow.sessionId === sessionId && tracedNow.spanTime ? tracedNow.spanTime : undefined);
+    replayTime ??
+    (tracedNow && tracedNow.sessionId === sessionId && tracedNow.spanTime ? tracedNow.spanTime : undefined);
 
   // the user's choices win until the panel option they were made against changes
   const [speedChoice, setSpeedChoice] = useState<{ option: number; value: number }>();
@@ -96,7 +131,7 @@ export function ReplayPanel(props: Props) {
   const track = trackChoice && trackChoice.sessionId === sessionId ? trackChoice.track : 0;
 
   const stage = useRef<HTMLDivElement>(null);
-  const { state, play, pause, seek } = useReplaySession({
+  const { state, play, pause, seek, goLive } = useReplaySession({
     dsUid,
     sessionId,
     track,
@@ -110,7 +145,10 @@ export function ReplayPanel(props: Props) {
 
   // timeline markers, from a `markers` query of the data source
   const [markerState, setMarkerState] = useState<{ sessionId: string; markers: Marker[]; error?: string }>();
-  const markers = markerState && markerState.sessionId === sessionId ? markerState.markers : [];
+  const markers = useMemo(
+    () => (markerState && markerState.sessionId === sessionId ? markerState.markers : []),
+    [markerState, sessionId]
+  );
   const markersError = markerState && markerState.sessionId === sessionId ? markerState.error : undefined;
   const metaStart = state.meta?.start;
   const metaEnd = state.meta?.end;
@@ -130,6 +168,52 @@ export function ReplayPanel(props: Props) {
       cancelled = true;
     };
   }, [dsUid, sessionId, range, metaStart, metaEnd]);
+
+  const consoleEntries = useMemo(() => markers.filter((m) => m.kind === 'console'), [markers]);
+  const requests = useMemo(() => markers.filter((m) => m.kind === 'request'), [markers]);
+  const [tab, setTab] = useState<SideTab>('events');
+  const [detailsOpen, setDetailsOpen] = useState(false);
+  const [link, setLink] = useState<{ url: string; copied: boolean }>();
+
+  const now = state.current ?? state.meta?.start;
+  const prevError = now !== undefined ? adjacentMarker(markers, now, -1) : undefined;
+  const nextError = now !== undefined ? adjacentMarker(markers, now, 1) : undefined;
+
+  const copyLink = () => {
+    if (!sessionId || now === undefined) {
+      return;
+    }
+    const url = momentLink(window.location.href, options.sessionVariable, sessionId, options.timeVariable, now);
+    setLink({ url, copied: false });
+    navigator.clipboard
+      ?.writeText(url)
+      .then(() => setLink({ url, copied: true }))
+      .catch(() => setLink({ url, copied: false }));
+  };
+
+  const onKeyDown = useCallback(
+    (e: KeyboardEvent<HTMLDivElement>) => {
+      const target = e.target as HTMLElement;
+      if (e.altKey || e.ctrlKey || e.metaKey || target.closest('input, textarea, select, [contenteditable=true]')) {
+        return;
+      }
+      const action = keyAction(e.key, SPEEDS);
+      if (!action || !state.ready) {
+        return;
+      }
+      e.preventDefault();
+      if (action.type === 'toggle') {
+        (state.playing ? pause : play)();
+      } else if (action.type === 'step') {
+        seek((state.current ?? start) + action.ms);
+      } else {
+        setSpeed(action.speed);
+      }
+    },
+    // setSpeed and start change with the render; the handler is cheap to recreate
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [state.ready, state.playing, state.current, play, pause, seek, options.speed]
+  );
 
   // sessions for the picker
   const [sessions, setSessions] = useState<Array<SelectableValue<string>>>([]);
@@ -172,11 +256,24 @@ export function ReplayPanel(props: Props) {
   const end = state.meta?.end ?? state.loadedUntil ?? start;
 
   if (!dsUid) {
-    return <div className={styles.empty}>No Session Replay data source found: add one, or choose it in the panel options.</div>;
+    return (
+      <div className={styles.empty}>
+        No Session Replay data source found: add one, or choose it in the panel options.
+      </div>
+    );
   }
 
   return (
-    <div className={styles.root} style={{ width, height }} data-testid="replay-panel">
+    <div
+      ref={root}
+      className={styles.root}
+      style={{ width, height }}
+      data-testid="replay-panel"
+      data-fullscreen={fullscreen ? 'true' : 'false'}
+      tabIndex={0}
+      onKeyDown={onKeyDown}
+      aria-label="Session replay (space: play/pause, arrows: 5 s back/forward, 1–4: speed)"
+    >
       <div className={styles.header} style={{ height: HEADER }}>
         {options.showPicker && (
           <Select
@@ -209,10 +306,79 @@ export function ReplayPanel(props: Props) {
             {viewport.width}×{viewport.height} @ {Math.round(scale * 100)}%
           </span>
         )}
+        {state.live && (
+          <Button
+            size="sm"
+            variant={state.following ? 'destructive' : 'secondary'}
+            fill={state.following ? 'solid' : 'outline'}
+            icon={state.following ? 'circle' : 'arrow-to-right'}
+            data-testid="replay-live"
+            data-following={state.following ? 'true' : 'false'}
+            tooltip={
+              state.following ? 'Following the session as it is recorded' : 'Jump to the newest moment and follow'
+            }
+            onClick={goLive}
+          >
+            {state.following ? 'Live' : 'Go live'}
+          </Button>
+        )}
+        {sessionId && (
+          <Button
+            size="sm"
+            variant="secondary"
+            fill="text"
+            icon="share-alt"
+            aria-label="Copy link at this moment"
+            tooltip="Copy link at this moment"
+            data-testid="replay-copy-link"
+            disabled={now === undefined}
+            onClick={copyLink}
+          />
+        )}
+        {sessionId && (
+          <Button
+            size="sm"
+            variant="secondary"
+            fill="text"
+            icon="info-circle"
+            aria-label="Session details"
+            tooltip="Session details"
+            data-testid="replay-details-toggle"
+            onClick={() => setDetailsOpen((o) => !o)}
+          />
+        )}
+        <Button
+          size="sm"
+          variant="secondary"
+          fill="text"
+          icon={fullscreen ? 'times' : 'monitor'}
+          aria-label={fullscreen ? 'Exit full screen' : 'Full screen'}
+          tooltip={fullscreen ? 'Exit full screen' : 'Full screen'}
+          data-testid="replay-fullscreen"
+          onClick={toggleFullscreen}
+        />
       </div>
+      {link && (
+        <div className={styles.link} data-testid="replay-link-bar">
+          <span>{link.copied ? 'Link copied:' : 'Link at this moment:'}</span>
+          <input readOnly value={link.url} data-testid="replay-link" onFocus={(e) => e.currentTarget.select()} />
+          <Button
+            size="sm"
+            variant="secondary"
+            fill="text"
+            icon="times"
+            aria-label="Close link"
+            onClick={() => setLink(undefined)}
+          />
+        </div>
+      )}
 
       <div className={styles.body} style={{ height: frameBox.height }}>
-        <div className={styles.frame} style={{ width: frameBox.width, height: frameBox.height }} data-testid="replay-frame">
+        <div
+          className={styles.frame}
+          style={{ width: frameBox.width, height: frameBox.height }}
+          data-testid="replay-frame"
+        >
           <div
             ref={stage}
             className={styles.stage}
@@ -249,25 +415,75 @@ export function ReplayPanel(props: Props) {
         </div>
         {showEvents && (
           <div className={styles.events} style={{ width: EVENTS_WIDTH }}>
-            {markersError ? (
-              <Alert title="Markers" severity="warning">
-                {markersError}
-              </Alert>
-            ) : (
-              <EventList
-                start={start}
-                current={state.current}
-                markers={markers}
-                tracesUid={tracesUid}
-                range={range}
-                onSeek={seek}
+            <TabsBar className={styles.tabs}>
+              <Tab
+                label="Events"
+                counter={markers.length}
+                active={tab === 'events'}
+                onChangeTab={() => setTab('events')}
+                data-testid="replay-tab-events"
               />
-            )}
+              <Tab
+                label="Console"
+                counter={consoleEntries.length}
+                active={tab === 'console'}
+                onChangeTab={() => setTab('console')}
+                data-testid="replay-tab-console"
+              />
+              <Tab
+                label="Network"
+                counter={requests.length}
+                active={tab === 'network'}
+                onChangeTab={() => setTab('network')}
+                data-testid="replay-tab-network"
+              />
+            </TabsBar>
+            <div className={styles.tabBody}>
+              {markersError ? (
+                <Alert title="Markers" severity="warning">
+                  {markersError}
+                </Alert>
+              ) : tab === 'console' ? (
+                <ConsoleList start={start} entries={consoleEntries} onSeek={seek} />
+              ) : tab === 'network' ? (
+                <NetworkList
+                  start={start}
+                  current={state.current}
+                  requests={requests}
+                  tracesUid={tracesUid}
+                  range={range}
+                  onSeek={seek}
+                />
+              ) : (
+                <EventList
+                  start={start}
+                  current={state.current}
+                  markers={markers}
+                  tracesUid={tracesUid}
+                  range={range}
+                  onSeek={seek}
+                />
+              )}
+            </div>
           </div>
+        )}
+        {detailsOpen && sessionId && (
+          <DetailsDrawer dsUid={dsUid} sessionId={sessionId} range={range} onClose={() => setDetailsOpen(false)} />
         )}
       </div>
 
       <div className={styles.footer} style={{ height: FOOTER }}>
+        <Button
+          size="sm"
+          variant="secondary"
+          fill="text"
+          icon="arrow-from-right"
+          aria-label="Previous error"
+          tooltip="Previous error"
+          data-testid="replay-prev-error"
+          disabled={!prevError}
+          onClick={() => prevError && seek(prevError.time)}
+        />
         <Button
           size="sm"
           variant="secondary"
@@ -276,6 +492,17 @@ export function ReplayPanel(props: Props) {
           data-testid="replay-play"
           disabled={!state.ready}
           onClick={state.playing ? pause : play}
+        />
+        <Button
+          size="sm"
+          variant="secondary"
+          fill="text"
+          icon="arrow-to-right"
+          aria-label="Next error"
+          tooltip="Next error"
+          data-testid="replay-next-error"
+          disabled={!nextError}
+          onClick={() => nextError && seek(nextError.time)}
         />
         <span className={styles.time} data-testid="replay-current-time" data-ms={state.current ?? ''}>
           {formatOffset((state.current ?? start) - start)} / {formatOffset(end - start)}
@@ -287,6 +514,7 @@ export function ReplayPanel(props: Props) {
           loadedFrom={state.loadedFrom}
           loadedUntil={state.loadedUntil}
           markers={markers}
+          inactive={state.inactive}
           onSeek={seek}
         />
         <RadioButtonGroup
@@ -309,11 +537,39 @@ export function ReplayPanel(props: Props) {
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  root: css({ display: 'flex', flexDirection: 'column', overflow: 'hidden', color: theme.colors.text.primary }),
+  root: css({
+    display: 'flex',
+    flexDirection: 'column',
+    overflow: 'hidden',
+    color: theme.colors.text.primary,
+    background: theme.colors.background.primary,
+    '&:focus': { outline: 'none' },
+    '&:focus-visible': { outline: `1px solid ${theme.colors.primary.border}` },
+  }),
   header: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(1), minWidth: 0 }),
-  url: css({ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize }),
-  muted: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, whiteSpace: 'nowrap' }),
-  body: css({ display: 'flex', gap: theme.spacing(1) }),
+  url: css({
+    flex: 1,
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+    whiteSpace: 'nowrap',
+    fontFamily: theme.typography.fontFamilyMonospace,
+    fontSize: theme.typography.bodySmall.fontSize,
+  }),
+  muted: css({
+    color: theme.colors.text.secondary,
+    fontSize: theme.typography.bodySmall.fontSize,
+    whiteSpace: 'nowrap',
+  }),
+  body: css({ display: 'flex', gap: theme.spacing(1), position: 'relative' }),
+  tabs: css({ padding: theme.spacing(0, 0.5) }),
+  tabBody: css({ height: 'calc(100% - 42px)', overflow: 'auto' }),
+  link: css({
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+    fontSize: theme.typography.bodySmall.fontSize,
+    input: { flex: 1, fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize },
+  }),
   frame: css({
     position: 'relative',
     overflow: 'hidden',
@@ -347,6 +603,10 @@ const getStyles = (theme: GrafanaTheme2) => ({
     overflow: 'hidden',
   }),
   footer: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(1) }),
-  time: css({ fontFamily: theme.typography.fontFamilyMonospace, fontSize: theme.typography.bodySmall.fontSize, whiteSpace: 'nowrap' }),
+  time: css({
+    fontFamily: theme.typography.fontFamilyMonospace,
+    fontSize: theme.typography.bodySmall.fontSize,
+    whiteSpace: 'nowrap',
+  }),
   empty: css({ padding: theme.spacing(2), color: theme.colors.text.secondary }),
 });

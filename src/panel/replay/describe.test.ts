@@ -7,7 +7,12 @@ const m = (x: Partial<Marker>): Marker => ({ ...base, ...x });
 describe('describeMarker', () => {
   it('names a click by its target: the stored label, else the target in detail, else "click"', () => {
     expect(describeMarker(m({ kind: 'click', name: 'button#pay.btn "Pay"' })).label).toBe('button#pay.btn "Pay"');
-    const detail = JSON.stringify({ id: 3, x: 1, y: 2, target: { tag: 'a', id: '', classes: ['nav', 'top'], text: 'Pricing' } });
+    const detail = JSON.stringify({
+      id: 3,
+      x: 1,
+      y: 2,
+      target: { tag: 'a', id: '', classes: ['nav', 'top'], text: 'Pricing' },
+    });
     expect(describeMarker(m({ kind: 'dead_click', name: 'click', detail })).label).toBe('a.nav.top "Pricing"');
     expect(describeMarker(m({ kind: 'rage_click', name: 'click', detail: '{"id":3}' })).label).toBe('click');
   });
@@ -31,9 +36,19 @@ describe('describeMarker', () => {
       detail: '{"method":"POST","status":"502","duration_ms":130}',
     });
     expect(describeMarker(r).label).toBe('POST /api/checkout · 502 · 130 ms');
-    expect(requestInfo(r)).toEqual({ method: 'POST', path: '/api/checkout', status: '502', durationMs: 130, failed: true });
-    expect(requestInfo(m({ kind: 'request', name: 'GET /x', detail: '{"method":"GET","status":"200"}' })).failed).toBe(false);
-    expect(requestInfo(m({ kind: 'request', name: 'GET /x', detail: '{"method":"GET","status":""}' })).failed).toBe(true);
+    expect(requestInfo(r)).toEqual({
+      method: 'POST',
+      path: '/api/checkout',
+      status: '502',
+      durationMs: 130,
+      failed: true,
+    });
+    expect(requestInfo(m({ kind: 'request', name: 'GET /x', detail: '{"method":"GET","status":"200"}' })).failed).toBe(
+      false
+    );
+    expect(requestInfo(m({ kind: 'request', name: 'GET /x', detail: '{"method":"GET","status":""}' })).failed).toBe(
+      true
+    );
   });
 
   it('shows a console message with its level, as stored (masked text stays masked)', () => {

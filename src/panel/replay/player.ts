@@ -4,7 +4,12 @@ import { mark } from './timing';
 import type { RrwebEvent } from './types';
 
 const EVENT_FULL_SNAPSHOT = 2;
+const EVENT_INCREMENTAL = 3;
 const EVENT_META = 4;
+// rrweb's incremental sources that are the user's doing: mouse move, mouse interaction, scroll, viewport resize,
+// input (what rrweb's own skipInactive counts as activity)
+const USER_SOURCE_MIN = 1;
+const USER_SOURCE_MAX = 5;
 
 export interface PlayerCallbacks {
   onReady?(): void;
@@ -30,6 +35,8 @@ export class ReplayPlayer {
   private replayer?: Replayer;
   private pending: RrwebEvent[] = [];
   private pages: PageMeta[] = [];
+  /** Times of the user's interactions, for the inactive stretches of the timeline. */
+  private activity: number[] = [];
   private speed = 1;
   private skipInactive = true;
   private playing = false;
@@ -59,6 +66,10 @@ export class ReplayPlayer {
     return this.replayer?.getMetaData().startTime;
   }
 
+  get activityTimes(): number[] {
+    return this.activity;
+  }
+
   get lastEventTime(): number {
     return this.lastTs;
   }
@@ -77,9 +88,16 @@ export class ReplayPlayer {
         const d = (e.data ?? {}) as { href?: string; width?: number; height?: number };
         this.pages.push({ timestamp: e.timestamp, href: d.href ?? '', width: d.width ?? 0, height: d.height ?? 0 });
       }
+      if (e.type === EVENT_INCREMENTAL) {
+        const source = (e.data as { source?: number } | undefined)?.source ?? 0;
+        if (source >= USER_SOURCE_MIN && source <= USER_SOURCE_MAX) {
+          this.activity.push(e.timestamp);
+        }
+      }
       this.lastTs = Math.max(this.lastTs, e.timestamp);
     }
     this.pages.sort((a, b) => a.timestamp - b.timestamp);
+    this.activity.sort((a, b) => a - b);
 
     if (this.replayer) {
       for (const e of events) {

@@ -1,6 +1,7 @@
 import { type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { ReplayLoader } from './loader';
+import { inactiveStretches, type Stretch } from './navigation';
 import { ReplayPlayer } from './player';
 import { replayResourceUrl } from './stream';
 import { mark } from './timing';
@@ -9,6 +10,16 @@ import type { ReplayMeta } from './types';
 
 /** How far ahead of the playback position (recorded time) the stream is read. */
 export const LOOKAHEAD_MS = 60_000;
+/** A session whose last chunk is this recent is taken as still in progress (the recorder ships every few seconds). */
+export const LIVE_WINDOW_MS = 60_000;
+/** How often a live session is asked for new chunks. */
+export const LIVE_POLL_MS = 2_000;
+/** Seeking to more than this before the newest event stops following a live session. */
+export const LIVE_SLACK_MS = 3_000;
+
+export function isLive(meta: ReplayMeta | undefined, now = Date.now()): boolean {
+  return Boolean(meta) && meta!.end >= now - LIVE_WINDOW_MS;
+}
 
 export interface ReplayState {
   meta?: ReplayMeta;
@@ -26,6 +37,12 @@ export interface ReplayState {
   requests: number;
   /** Session the state belongs to. */
   sessionId?: string;
+  /** Still recording: new chunks are fetched as they land. */
+  live: boolean;
+  /** Following a live session: the frame stays at its newest moment (until the viewer seeks back). */
+  following: boolean;
+  /** Stretches without user activity in what is loaded (shaded on the timeline). */
+  inactive: Stretch[];
 }
 
 interface Args {
@@ -43,7 +60,16 @@ interface Args {
   fetchImpl?: typeof fetch;
 }
 
-const INITIAL: ReplayState = { loading: false, buffering: false, ready: false, playing: false, requests: 0 };
+const INITIAL: ReplayState = {
+  loading: false,
+  buffering: false,
+  ready: false,
+  playing: false,
+  requests: 0,
+  live: false,
+  following: false,
+  inactive: [],
+};
 
 /** Drives a ReplayPlayer fed by a ReplayLoader for one session; React state mirrors the player's. */
 export function useReplaySession({
@@ -71,7 +97,11 @@ export function useReplaySession({
     settings.current = { speed, skipInactive, autoPlay };
   }, [speed, skipInactive, autoPlay]);
 
+  const live = useRef<{ timer?: number; loader?: ReplayLoader; following: boolean }>({ following: false });
   const stop = useCallback(() => {
+    window.clearTimeout(live.current.timer);
+    live.current.loader?.abort();
+    live.current = { following: false };
     loader.current?.abort();
     loader.current = null;
     player.current?.destroy();
@@ -124,6 +154,70 @@ export function useReplaySession({
         p.play();
       }
       player.current = p;
+      // chunks held, by window and sequence: a live poll asks from the newest chunk's start and drops what it has
+      const held = new Set<string>();
+      let newestStart = -Infinity;
+      const hold = (c: { windowId: string; seq: number; start: number }) => {
+        const key = `${c.windowId}:${c.seq}`;
+        if (held.has(key)) {
+          return false;
+        }
+        held.add(key);
+        newestStart = Math.max(newestStart, c.start);
+        return true;
+      };
+      const shade = () => {
+        const first = p.startTime;
+        if (first !== undefined) {
+          const inactive = inactiveStretches(p.activityTimes, first, p.lastEventTime);
+          setState((s) => ({ ...s, inactive }));
+        }
+      };
+      const toEdge = () => {
+        if (player.current === p && live.current.following && p.ready) {
+          p.seek(p.lastEventTime);
+          setState((s) => ({ ...s, current: p.lastEventTime }));
+        }
+      };
+      // a live session: after the stream ends, ask for what landed since, every LIVE_POLL_MS, while still live
+      const follow = () => {
+        window.clearTimeout(live.current.timer);
+        live.current.timer = window.setTimeout(() => {
+          if (player.current !== p) {
+            return;
+          }
+          const next = new ReplayLoader({
+            url: replayResourceUrl(dsUid, sessionId, undefined, trackRef.current, newestStart),
+            fetchImpl,
+            handlers: {
+              onMeta: (m) => {
+                const prev = meta.current;
+                meta.current = prev ? { ...prev, end: Math.max(prev.end, m.end) } : m;
+                const updated = meta.current;
+                setState((s) => ({ ...s, meta: updated, live: isLive(updated) }));
+              },
+              onChunk: (c) => {
+                if (!hold(c)) {
+                  return;
+                }
+                p.addEvents(c.events);
+                shade();
+                setState((s) => ({ ...s, loadedUntil: Math.max(s.loadedUntil ?? -Infinity, c.end) }));
+                toEdge();
+              },
+              onDone: () => {
+                if (player.current === p && isLive(meta.current)) {
+                  follow();
+                }
+              },
+              // a failed poll (a restarting backend) is tried again; the replay so far stays
+              onError: () => player.current === p && follow(),
+            },
+          });
+          live.current.loader = next;
+          void next.start();
+        }, LIVE_POLL_MS);
+      };
       const l = new ReplayLoader({
         url: replayResourceUrl(dsUid, sessionId, from, trackRef.current),
         wantUntil: -Infinity,
@@ -132,14 +226,21 @@ export function useReplaySession({
           onMeta: (m) => {
             mark('meta');
             meta.current = m;
-            l.setWantUntil(Math.max(m.from, from ?? m.from) + LOOKAHEAD_MS);
-            setState((s) => ({ ...s, meta: m }));
+            const liveNow = isLive(m);
+            // opened without a time, a live session is followed: read it to its end and stand there
+            live.current.following = liveNow && from === undefined;
+            l.setWantUntil(live.current.following ? Infinity : Math.max(m.from, from ?? m.from) + LOOKAHEAD_MS);
+            setState((s) => ({ ...s, meta: m, live: liveNow, following: live.current.following }));
           },
           onChunk: (c) => {
             if (l.chunks === 1) {
               mark('first-chunk');
             }
+            hold(c);
             p.addEvents(c.events);
+            if (p.ready) {
+              shade();
+            }
             if (buffering.current) {
               buffering.current = false;
               p.resume();
@@ -151,6 +252,12 @@ export function useReplaySession({
             p.end();
             if (!p.ready) {
               setState((s) => ({ ...s, loading: false, error: 'The recording of this session has no full snapshot.' }));
+              return;
+            }
+            shade();
+            if (isLive(meta.current)) {
+              toEdge();
+              follow();
             }
           },
           onError: (e) => setState((s) => ({ ...s, loading: false, error: e.message })),
@@ -240,6 +347,10 @@ export function useReplaySession({
       const l = loader.current;
       const m = meta.current;
       const t = m ? Math.min(Math.max(ts, m.start), m.end) : ts;
+      if (live.current.following && p && t < p.lastEventTime - LIVE_SLACK_MS) {
+        live.current.following = false;
+        setState((s) => ({ ...s, following: false }));
+      }
       const from = p?.startTime;
       const loaded = p?.ready && from !== undefined && t >= from && (t <= p.lastEventTime || Boolean(l?.done));
       if (p && loaded) {
@@ -253,5 +364,16 @@ export function useReplaySession({
     [load]
   );
 
-  return { state: sessionId && state.sessionId === sessionId ? state : INITIAL, play, pause, seek, player };
+  /** Follow a live session again: jump to its newest moment and stay there as chunks land. */
+  const goLive = useCallback(() => {
+    const p = player.current;
+    if (!p || !isLive(meta.current)) {
+      return;
+    }
+    live.current.following = true;
+    p.seek(p.lastEventTime);
+    setState((s) => ({ ...s, following: true, current: p.lastEventTime }));
+  }, []);
+
+  return { state: sessionId && state.sessionId === sessionId ? state : INITIAL, play, pause, seek, goLive, player };
 }
