@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { loopbackOnly } from '../internal/loopback.mjs';
+
 import { loadRecording, repeatRecording } from './fixtures.mjs';
 import { sessionsFrom, startServer } from './server.mjs';
 
@@ -34,6 +36,7 @@ const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function panel() {
   const page = await browser.newPage({ viewport: { width: 1240, height: 800 } });
+  await loopbackOnly(page);
   const before = (await (await fetch(`${srv.url}/__log`)).json()).length;
   await page.goto(`${srv.url}/?session=long30&replay_time=${target}&skip=0&w=1220&h=780`);
   await page.waitForFunction(

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { loopbackOnly } from '../internal/loopback.mjs';
+
 import { compare, grid, variance } from './imagediff.mjs';
 import { startServer } from './server.mjs';
 
@@ -33,6 +35,7 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
 
   async function openPanel(query) {
     const page = await browser.newPage({ viewport: { width: 1040, height: 620 } });
+    await loopbackOnly(page);
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${srv.url}/?${query}`);
@@ -56,6 +59,8 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
 
     const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+
+    await loopbackOnly(ref);
     await ref.goto(`${srv.url}/reference.html?session=demoit`);
     await ref.waitForFunction(() => window.__ready === true);
     await ref.locator('iframe').waitFor();
@@ -168,6 +173,7 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
   async function matchesReference(page, session, label) {
     const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
     const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+    await loopbackOnly(ref);
     await ref.goto(`${srv.url}/reference.html?session=${session}`);
     await ref.waitForFunction(() => window.__ready === true);
     await ref.locator('iframe').waitFor();

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { loopbackOnly } from '../internal/loopback.mjs';
+
 import { startServer } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +54,7 @@ describe('replay panel player features in Chromium', { timeout: 180_000 }, () =>
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
     context = await browser.newContext({ viewport: { width: 1240, height: 700 } });
+    await loopbackOnly(context);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
   });
 
