@@ -123,7 +123,10 @@ try {
     `| replay in Chromium: first frame at minute 25 of a ${((s.end - s.start) / 60000).toFixed(1)}-minute session (${s.chunks.length} chunks) ` +
       `| panel streaming from the nearest full snapshot: ${fig(pb, pp)} | the same panel served from the session's start: ${fig(wb, wp)} ` +
       `| panel part < 1 s, read little | panel part ${pp.panel < 1000 ? 'under' : 'OVER'} 1 s; ${(wb / pb).toFixed(0)}x fewer bytes, ` +
-      `${(wp.panel / pp.panel).toFixed(1)}x faster panel part, ${(wp.total / pp.total).toFixed(1)}x faster total (median of ${ROUNDS}) |`
+      `${(wp.panel / pp.panel).toFixed(1)}x faster panel part, ${(wp.total / pp.total).toFixed(1)}x faster total (median of ${ROUNDS}); ` +
+      `where the time goes: bundle ${pp.bundle.toFixed(0)} ms before mount, then mount->request ${pp.request.toFixed(0)}, ` +
+      `request->first line ${pp.response.toFixed(0)}, first line->first frame ${pp.data.toFixed(0)} (from the start: ${wp.data.toFixed(0)}, ` +
+      `reading and fast-forwarding 25 minutes) |`
   );
 } finally {
   await browser.close();

@@ -92,3 +92,14 @@ describe('replayResourceUrl with a track', () => {
     expect(replayResourceUrl('u', 's', 5, 1.5)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=5');
   });
 });
+
+describe('replayResourceUrl for a live session', () => {
+  it('asks for the chunks after the newest one held', () => {
+    expect(replayResourceUrl('u', 's', undefined, 0, 1700000000123)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?after=1700000000123'
+    );
+    expect(replayResourceUrl('u', 's', undefined, 1, 5)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?track=1&after=5'
+    );
+  });
+});
