@@ -41,7 +41,7 @@ export type Props = PanelProps<ReplayOptions> & { fetchImpl?: typeof fetch };
 
 const HEADER = 34;
 const FOOTER = 40;
-const EVENTS_WIDTH = 320;
+const EVENTS_WIDTH = 340;
 
 type SideTab = 'events' | 'console' | 'network';
 
