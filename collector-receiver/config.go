@@ -32,6 +32,7 @@ var (
 	ErrBadRegex         = rules.ErrBadRegex
 	ErrSampleRatio      = rules.ErrSampleRatio
 	ErrEmptySessionRule = rules.ErrEmptySession
+	ErrNegativeMinimum  = rules.ErrNegativeMinimum
 )
 
 // Config of the sessionreplay receiver.

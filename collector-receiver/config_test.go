@@ -72,7 +72,7 @@ func TestLoadConfigEveryOption(t *testing.T) {
 			t.Errorf("rule %s kind %q, want %q", n, kinds[n], k)
 		}
 	}
-	if fr := cfg.Rules[4].Session; fr.MinRageClicks != 2 || fr.MinDuration != time.Minute || fr.MinErrors != 1 || fr.Events[0] != "checkout_failed" {
+	if fr := cfg.Rules[4].Session; fr.MinRageClicks != 2 || fr.MinDeadClicks != 1 || fr.MinDuration != time.Minute || fr.MinErrors != 1 || fr.Events[0] != "checkout_failed" {
 		t.Errorf("session rule: %+v", fr)
 	}
 	if *cfg.Rules[5].Sample != 0.01 {
@@ -121,6 +121,7 @@ func TestInvalidConfigNamesField(t *testing.T) {
 			c.Rules = []rules.Rule{{Name: "x", Session: &rules.SessionRule{Visited: []string{"("}}}}
 		}, "rules[0].session.visited[0]", ErrBadRegex},
 		{"empty session", func(c *Config) { c.Rules = []rules.Rule{{Name: "x", Session: &rules.SessionRule{}}} }, "rules[0].session", ErrEmptySessionRule},
+		{"negative min_dead_clicks", func(c *Config) { c.Rules = []rules.Rule{{Name: "x", Session: &rules.SessionRule{MinDeadClicks: -1}}} }, "rules[0].session", ErrNegativeMinimum},
 		{"sample ratio", func(c *Config) { c.Rules = []rules.Rule{{Name: "x", Sample: &ratio}} }, "rules[0].sample", ErrSampleRatio},
 		{"bad selector", func(c *Config) { c.Privacy.MaskSelectors = []string{"div > p"} }, "privacy.mask_selectors[0]", ErrBadSelector},
 		{"empty placeholder", func(c *Config) { c.Privacy.MaskPlaceholder = "" }, "privacy.mask_placeholder", ErrBadPlaceholder},

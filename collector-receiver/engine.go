@@ -42,6 +42,7 @@ type sessState struct {
 	facts    rules.Facts
 	lastSeen time.Time
 	windows  map[string]*privacy.State
+	signals  sessionSignals // click targets and dead clicks (signals.go)
 }
 
 type pendingTrace struct {
@@ -495,6 +496,7 @@ func (e *engine) idleLoop() {
 
 // evaluate runs the session rules on a session that went idle.
 func (e *engine) evaluate(id string, st *sessState) {
+	e.idleSignals(id, st)
 	if !e.r.rules.HasSessionRules() {
 		return
 	}

@@ -50,7 +50,7 @@ func decodeOnly(t testing.TB) http.Handler {
 					if err != nil {
 						continue
 					}
-					_, _, _, _ = decodeChunk(cfg, m, c.data, &privacy.State{}, &noLock{})
+					_, _, _, _ = decodeChunk(cfg, m, c.data, &privacy.State{}, nil, 0, &noLock{})
 				}
 			}
 		}

@@ -285,10 +285,11 @@ func (p rrParts) Part(key string, event, part, total int64, body []byte) []byte 
 }
 
 // decodeChunk turns a chunk body into the masked, card-scrubbed, valid
-// UTF-8 JSON array that is stored, and its summary. body is only read. It
-// holds no receiver state but the privacy state of the tab, so the fuzz tests
-// drive it directly.
-func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, ps *privacy.State, lock sync.Locker) ([]byte, rrweb.Stats, int, error) {
+// UTF-8 JSON array that is stored, and its summary (chunk seq of the tab
+// whose summary state is win; nil: the chunk alone). body is only read. It
+// holds no receiver state but the privacy and summary state of the tab, so
+// the fuzz tests drive it directly.
+func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, ps *privacy.State, win *rrweb.Window, seq uint64, lock sync.Locker) ([]byte, rrweb.Stats, int, error) {
 	data, err := rrweb.DecodeBody(body, "", cfg.MaxChunkBytes)
 	if err != nil {
 		return nil, rrweb.Stats{}, 0, err
@@ -306,8 +307,9 @@ func decodeChunk(cfg *Config, m *privacy.Masker, body []byte, ps *privacy.State,
 	}
 	lock.Lock()
 	m.Apply(c, ps) // input masking and card numbers
+	// after masking: labels and messages read the text as it is stored
+	stats := rrweb.SummarizeWindow(c, win, seq)
 	lock.Unlock()
-	stats := rrweb.Summarize(c)
 	if data, err = c.Encode(); err != nil {
 		return nil, rrweb.Stats{}, 0, err
 	}
@@ -323,8 +325,9 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	st := q.seen(c.sessionID)
 	st.mu.Lock()
 	ps := r.state.privacyState(st, c.windowID)
+	win := st.signals.window(c.windowID)
 	st.mu.Unlock()
-	data, stats, nEvents, err := decodeChunk(r.cfg, r.masker, c.data, ps, &st.mu)
+	data, stats, nEvents, err := decodeChunk(r.cfg, r.masker, c.data, ps, win, c.seq, &st.mu)
 	if err != nil {
 		return 0, err
 	}
@@ -367,11 +370,12 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			break
 		}
 	}
+	r.chunkSignals(q, st, c.sessionID, c.windowID, &stats, &sum)
 	q.batch.Sessions = append(q.batch.Sessions, sum)
 	for _, m := range stats.Markers {
 		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,
-			Name: m.Name, URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
-			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(c.seq, 10), strconv.Itoa(m.Index), m.Kind)})
+			Name: privacy.ScrubCardsString(m.Name), URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
+			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(m.Seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
 	r.state.update(c.sessionID, q.now, func(f *rules.Facts) {
 		for _, u := range stats.URLs {
@@ -459,6 +463,7 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)})
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, Start: t, End: t, Errors: 1})
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
+		case consoleLog(q, sl, lr, name, sid, t, url, traceID, spanID):
 		case name != "":
 			body := lr.Body().AsString()
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindCustom, Name: name, URL: url,
@@ -521,7 +526,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 	}
 	isErr := span.Status().Code() == ptrace.StatusCodeError
 	if sid != "" {
-		q.seen(sid)
+		st := q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
 			r.state.linkTrace(traceID, sid)
@@ -551,6 +556,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 			r.state.update(sid, q.now, func(f *rules.Facts) { f.Errors++ })
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
+			requestSignal(st, t.UnixMilli())
 			status := str(attrs, "http.response.status_code")
 			if status == "" {
 				status = str(attrs, "http.status_code")

@@ -26,7 +26,7 @@ func health(t *testing.T, ds *Datasource) *backend.CheckHealthResult {
 func TestHealthCheck(t *testing.T) {
 	_, db := migrated(t)
 	r := health(t, newDS(t, db, nil))
-	if r.Status != backend.HealthStatusOk || !strings.Contains(r.Message, "schema version 1") {
+	if r.Status != backend.HealthStatusOk || !strings.Contains(r.Message, "schema version "+itoa(store.LatestSchemaVersion())) {
 		t.Fatalf("healthy: %v %q", r.Status, r.Message)
 	}
 

@@ -53,6 +53,7 @@ type fx struct {
 	Retained                             string // rule, "" = buffered only
 	ChunkEvents                          int    // events per chunk (default 50)
 	Checkout                             bool   // a second full snapshot mid-session
+	RageClicks, DeadClicks               uint64 // frustration signals, on a row of their own
 }
 
 type rrEvent struct {
@@ -201,6 +202,9 @@ func loadSession(t testing.TB, w *store.Writer, f fx) loaded {
 			store.TraceLink{TraceID: trace, SessionID: f.ID, SpanID: "early", ServiceName: "shop-web", Time: ts.Add(-500 * time.Millisecond)},
 			store.TraceLink{TraceID: trace, SessionID: f.ID, SpanID: fmt.Sprintf("span-%d", i), ServiceName: "api", Time: ts, IsError: true})
 		batch.Sessions = append(batch.Sessions, store.SessionSummary{SessionID: f.ID, Start: ts, End: ts, Errors: 1})
+	}
+	if f.RageClicks+f.DeadClicks > 0 {
+		batch.Sessions = append(batch.Sessions, store.SessionSummary{SessionID: f.ID, Start: f.Start, End: f.Start, RageClicks: f.RageClicks, DeadClicks: f.DeadClicks})
 	}
 	if err := w.Write(ctx, &batch); err != nil {
 		t.Fatalf("write %s: %v", f.ID, err)

@@ -38,13 +38,14 @@ func setup(t *testing.T, jsonData map[string]any) *world {
 	t0 := recent()
 	fixtures := []fx{
 		{ID: "s-smartx", File: "smartx-90s.events.json", UserID: "alice@example.com", Device: "desktop", OS: "Windows", Browser: "Chrome",
-			Country: "FR", Service: "shop-web", Attrs: map[string]string{"plan": "pro", "ab": "a"}, Start: t0, Errors: 2, Retained: "errors-on-checkout", Checkout: true},
+			Country: "FR", Service: "shop-web", Attrs: map[string]string{"plan": "pro", "ab": "a"}, Start: t0, Errors: 2, Retained: "errors-on-checkout", Checkout: true,
+			RageClicks: 1, DeadClicks: 3},
 		{ID: "s-byterat", File: "byterat-css-inline.events.json", UserID: "bob", Device: "desktop", OS: "macOS", Browser: "Safari",
 			Country: "US", Service: "shop-web", Attrs: map[string]string{"plan": "free"}, Start: t0.Add(10 * time.Minute)},
 		{ID: "s-commandbar", File: "commandbar-session.events.json", UserID: "carol", Device: "mobile", OS: "Android", Browser: "Chrome",
 			Country: "DE", Service: "shop-web", Start: t0.Add(20 * time.Minute), Errors: 1},
 		{ID: "s-steel", File: "steel-codesandbox.events.json", UserID: "dave", Device: "desktop", OS: "Windows", Browser: "Firefox",
-			Country: "FR", Service: "docs", Attrs: map[string]string{"plan": "pro"}, Start: t0.Add(30 * time.Minute), Retained: "sample"},
+			Country: "FR", Service: "docs", Attrs: map[string]string{"plan": "pro"}, Start: t0.Add(30 * time.Minute), Retained: "sample", DeadClicks: 1},
 		{ID: "s-legacy", File: "legacy-2018-checkout-demo.events.json", UserID: "erin", Device: "desktop", OS: "Linux", Browser: "Chrome",
 			Country: "GB", Service: "shop-web", Start: t0.Add(40 * time.Minute)},
 		// A session whose values are hostile strings.
@@ -72,7 +73,7 @@ func TestSessionsQuery(t *testing.T) {
 
 	f := mustFrame(t, query(t, w.ds, "sessions", from, to, nil))
 	want := []string{"session_id", "start", "end", "duration_ms", "active_ms", "user_id", "device", "os", "browser", "country",
-		"entry_url", "pages", "clicks", "errors", "retained_rule"}
+		"entry_url", "pages", "clicks", "rage_clicks", "dead_clicks", "errors", "retained_rule"}
 	if !reflect.DeepEqual(fieldNames(f), want) {
 		t.Fatalf("fields %v\nwant   %v", fieldNames(f), want)
 	}
@@ -97,6 +98,9 @@ func TestSessionsQuery(t *testing.T) {
 	}
 	if got := column[int64](t, f, "clicks")[i]; got != int64(sm.Clicks) || got == 0 {
 		t.Errorf("clicks %d want %d", got, sm.Clicks)
+	}
+	if got, dead := column[int64](t, f, "rage_clicks")[i], column[int64](t, f, "dead_clicks")[i]; got != 1 || dead != 3 {
+		t.Errorf("rage_clicks %d dead_clicks %d want 1 and 3", got, dead)
 	}
 	if got := column[int64](t, f, "errors")[i]; got != 2 {
 		t.Errorf("errors %d want 2", got)
@@ -129,6 +133,9 @@ func TestSessionsQuery(t *testing.T) {
 		{"attribute =", filters("attributes.plan", "=", "pro"), []string{"s-steel", "s-smartx"}},
 		{"attribute != includes missing", filters("attributes.plan", "!=", "pro"), []string{"s-hostile", "s-legacy", "s-commandbar", "s-byterat"}},
 		{"clicks >", filters("clicks", ">", "5"), []string{"s-legacy", "s-steel", "s-smartx"}},
+		{"rage_clicks >", filters("rage_clicks", ">", "0"), []string{"s-smartx"}},
+		{"dead_clicks >", filters("dead_clicks", ">", "0"), []string{"s-steel", "s-smartx"}},
+		{"dead_clicks >=2 as > 1", filters("dead_clicks", ">", "1"), []string{"s-smartx"}},
 		{"errors <", filters("errors", "<", "1"), []string{"s-hostile", "s-legacy", "s-steel", "s-byterat"}},
 		{"duration_ms >", filters("duration_ms", ">", "60000"), []string{"s-hostile", "s-commandbar", "s-smartx"}},
 		{"url =", filters("url", "=", "https://fw8kb.csb.app/"), []string{"s-steel"}},
@@ -186,7 +193,7 @@ func TestSessionsTimeRangeAndPaging(t *testing.T) {
 	}
 	// Empty: a frame with every field and no rows.
 	f = mustFrame(t, query(t, w.ds, "sessions", w.t0.Add(-10*time.Hour), w.t0.Add(-9*time.Hour), nil))
-	if f.Rows() != 0 || len(f.Fields) != 15 {
+	if f.Rows() != 0 || len(f.Fields) != 17 {
 		t.Fatalf("empty result: %d rows, %d fields", f.Rows(), len(f.Fields))
 	}
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestPluginOverGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CheckHealth: %v", err)
 	}
-	if h.Status != pluginv2.CheckHealthResponse_OK || !strings.Contains(h.Message, "schema version 1") {
+	if h.Status != pluginv2.CheckHealthResponse_OK || !strings.Contains(h.Message, "schema version "+strconv.Itoa(int(store.LatestSchemaVersion()))) {
 		t.Fatalf("CheckHealth: %v %q", h.Status, h.Message)
 	}
 

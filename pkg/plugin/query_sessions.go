@@ -43,12 +43,14 @@ func sessionsFrame(rows []store.SessionRow) *data.Frame {
 		starts, ends        = make([]time.Time, n), make([]time.Time, n)
 		durations, actives  = make([]int64, n), make([]int64, n)
 		pages, clicks, errs = make([]int64, n), make([]int64, n), make([]int64, n)
+		rage, dead          = make([]int64, n), make([]int64, n)
 	)
 	for i, r := range rows {
 		ids[i], starts[i], ends[i] = r.SessionID, r.Start, r.End
 		durations[i], actives[i] = r.DurationMs, int64(r.ActiveMs)
 		users[i], devices[i], oss[i], browsers[i], countries[i] = r.UserID, r.Device, r.OS, r.Browser, r.Country
 		entries[i], pages[i], clicks[i], errs[i], rules[i] = r.EntryURL, int64(r.Pages), int64(r.Clicks), int64(r.Errors), r.RetainedRule
+		rage[i], dead[i] = int64(r.RageClicks), int64(r.DeadClicks)
 	}
 	ms := &data.FieldConfig{Unit: "ms"}
 	f := data.NewFrame("sessions",
@@ -65,6 +67,8 @@ func sessionsFrame(rows []store.SessionRow) *data.Frame {
 		data.NewField("entry_url", nil, entries),
 		data.NewField("pages", nil, pages),
 		data.NewField("clicks", nil, clicks),
+		data.NewField("rage_clicks", nil, rage),
+		data.NewField("dead_clicks", nil, dead),
 		data.NewField("errors", nil, errs),
 		data.NewField("retained_rule", nil, rules),
 	)

@@ -30,6 +30,7 @@ type SessionSummary struct {
 	Clicks      uint64
 	Inputs      uint64
 	RageClicks  uint64
+	DeadClicks  uint64
 	Errors      uint64
 	URLs        []string
 	EntryURL    string
@@ -48,12 +49,12 @@ const (
 	KindError      = "error"
 	KindClick      = "click"
 	KindRageClick  = "rage_click"
+	KindDeadClick  = "dead_click"
+	KindConsole    = "console"
 	KindNavigation = "navigation"
 	KindRequest    = "request"
 	KindInput      = "input"
 	KindCustom     = "custom"
-	KindDeadClick  = "dead_click"
-	KindConsole    = "console"
 )
 
 // Event is one timeline marker of a session.

@@ -8,7 +8,7 @@ import (
 )
 
 // MarkerKinds are the timeline kinds a marker query may ask for.
-var MarkerKinds = []string{KindError, KindClick, KindNavigation, KindRequest, KindCustom, KindRageClick, KindInput, KindDeadClick, KindConsole}
+var MarkerKinds = []string{KindError, KindClick, KindNavigation, KindRequest, KindCustom, KindRageClick, KindDeadClick, KindConsole, KindInput}
 
 // MarkersQuery selects the timeline of one session.
 type MarkersQuery struct {

@@ -59,6 +59,8 @@ var filterKeys = map[string]filterKey{
 	"entry_url":   {agg: "tupleElement(min(entry), 'url')", row: "tupleElement(entry, 'url')", kind: kindString},
 	"duration_ms": {agg: "(toUnixTimestamp64Milli(max(end_time)) - toUnixTimestamp64Milli(min(start_time)))", kind: kindNumber},
 	"clicks":      {agg: "sum(clicks)", kind: kindNumber},
+	"rage_clicks": {agg: "sum(rage_clicks)", kind: kindNumber},
+	"dead_clicks": {agg: "sum(dead_clicks)", kind: kindNumber},
 	"errors":      {agg: "sum(errors)", kind: kindNumber},
 	"pages":       {agg: "sum(page_views)", kind: kindNumber},
 }
@@ -266,6 +268,8 @@ type SessionRow struct {
 	EntryURL     string
 	Pages        uint64
 	Clicks       uint64
+	RageClicks   uint64
+	DeadClicks   uint64
 	Errors       uint64
 	RetainedRule string // first rule that retained the session; empty when only buffered
 }
@@ -309,12 +313,12 @@ func (r *Reader) ListSessions(ctx context.Context, q ListQuery) ([]SessionRow, e
 	}
 	limit, offset := p.u64(uint64(q.Limit)), p.u64(uint64(q.Offset))
 	stmt := fmt.Sprintf(`SELECT s.session_id, s.s_start, s.s_end, s.s_active, s.s_user, s.s_device, s.s_os, s.s_browser, s.s_country,
-    s.s_entry, s.s_pages, s.s_clicks, s.s_errors, r.rule
+    s.s_entry, s.s_pages, s.s_clicks, s.s_rage, s.s_dead, s.s_errors, r.rule
 FROM (
     SELECT session_id, min(start_time) AS s_start, max(end_time) AS s_end, sum(active_ms) AS s_active, max(user_id) AS s_user,
         toString(max(device)) AS s_device, toString(max(os)) AS s_os, toString(max(browser)) AS s_browser,
         toString(max(country)) AS s_country, tupleElement(min(entry), 'url') AS s_entry,
-        sum(page_views) AS s_pages, sum(clicks) AS s_clicks, sum(errors) AS s_errors
+        sum(page_views) AS s_pages, sum(clicks) AS s_clicks, sum(rage_clicks) AS s_rage, sum(dead_clicks) AS s_dead, sum(errors) AS s_errors
     FROM %[1]s.%[2]s
     WHERE %[3]s AND session_id IN (
         SELECT session_id FROM %[1]s.%[2]s
@@ -343,7 +347,7 @@ ORDER BY %[6]s %[7]s, s.session_id %[7]s`,
 	for rows.Next() {
 		var s SessionRow
 		if err := rows.Scan(&s.SessionID, &s.Start, &s.End, &s.ActiveMs, &s.UserID, &s.Device, &s.OS, &s.Browser, &s.Country,
-			&s.EntryURL, &s.Pages, &s.Clicks, &s.Errors, &s.RetainedRule); err != nil {
+			&s.EntryURL, &s.Pages, &s.Clicks, &s.RageClicks, &s.DeadClicks, &s.Errors, &s.RetainedRule); err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
 		s.Start, s.End = s.Start.UTC(), s.End.UTC()

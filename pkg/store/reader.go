@@ -128,7 +128,7 @@ func (r *Reader) Chunks(ctx context.Context, sessionID string) ([]Chunk, error) 
 // session is unknown.
 func (r *Reader) Session(ctx context.Context, sessionID string) (s SessionSummary, ok bool, err error) {
 	q := fmt.Sprintf(`SELECT session_id, min(start_time), max(end_time), sum(active_ms), sum(chunk_count), sum(event_count), sum(bytes),
-    sum(page_views), sum(clicks), sum(inputs), sum(rage_clicks), sum(errors), arraySort(groupUniqArrayArray(urls)), min(entry).url,
+    sum(page_views), sum(clicks), sum(inputs), sum(rage_clicks), sum(dead_clicks), sum(errors), arraySort(groupUniqArrayArray(urls)), min(entry).url,
     max(user_id), max(service_name), max(device), max(os), max(browser), max(country), max(user_agent), maxMap(attributes)
 FROM %s.sessions WHERE session_id = {sid:String} GROUP BY session_id`, r.db)
 	rows, err := r.conn.Query(withParams(ctx, clickhouse.Parameters{"sid": EscapeParam(sessionID)}), q)
@@ -140,7 +140,7 @@ FROM %s.sessions WHERE session_id = {sid:String} GROUP BY session_id`, r.db)
 		return s, false, rows.Err()
 	}
 	err = rows.Scan(&s.SessionID, &s.Start, &s.End, &s.ActiveMs, &s.Chunks, &s.Events, &s.Bytes, &s.PageViews, &s.Clicks, &s.Inputs,
-		&s.RageClicks, &s.Errors, &s.URLs, &s.EntryURL, &s.UserID, &s.ServiceName, &s.Device, &s.OS, &s.Browser, &s.Country,
+		&s.RageClicks, &s.DeadClicks, &s.Errors, &s.URLs, &s.EntryURL, &s.UserID, &s.ServiceName, &s.Device, &s.OS, &s.Browser, &s.Country,
 		&s.UserAgent, &s.Attributes)
 	if err != nil {
 		return s, false, fmt.Errorf("read session: %w", err)

@@ -172,6 +172,10 @@ SETTINGS ttl_only_drop_parts = 1`,
 		`{{distributed "session_traces" "trace_id"}}`,
 		`{{distributed "retained_sessions" "session_id"}}`,
 	}},
+	{version: 2, name: "dead clicks in session summaries", statements: []string{
+		`ALTER TABLE {{.DB}}.{{local "sessions"}}{{.OnCluster}} ADD COLUMN IF NOT EXISTS dead_clicks SimpleAggregateFunction(sum, UInt64) DEFAULT 0 AFTER rage_clicks`,
+		`{{distributedAlter "sessions" "ADD COLUMN IF NOT EXISTS dead_clicks SimpleAggregateFunction(sum, UInt64) DEFAULT 0 AFTER rage_clicks"}}`,
+	}},
 }
 
 type tmplData struct {
@@ -207,6 +211,12 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 				family = "Replicated" + family
 			}
 			return family + "(" + version + ")"
+		},
+		"distributedAlter": func(name, change string) string {
+			if o.Cluster == "" {
+				return ""
+			}
+			return fmt.Sprintf("ALTER TABLE %s.%s%s %s", o.Database, name, data.OnCluster, change)
 		},
 		"distributed": func(name, shardKey string) string {
 			if o.Cluster == "" {

@@ -138,7 +138,7 @@ const chunkBlockBytes = 1 << 20
 // WriteSessions inserts per-chunk session summary rows.
 func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error {
 	return w.insert(ctx, TableSessions,
-		"session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes",
+		"session_id, start_time, end_time, active_ms, chunk_count, event_count, bytes, page_views, clicks, inputs, rage_clicks, dead_clicks, errors, urls, entry, user_id, service_name, device, os, browser, country, user_agent, attributes",
 		len(rows), func(b driver.Batch, i int) error {
 			s := &rows[i]
 			urls := s.URLs
@@ -156,7 +156,7 @@ func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error
 				entryAt = noEntry
 			}
 			return b.Append(s.SessionID, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
-				s.RageClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
+				s.RageClicks, s.DeadClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
 				s.Browser, s.Country, s.UserAgent, attrs)
 		})
 }

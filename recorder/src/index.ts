@@ -4,6 +4,7 @@ import { Recorder } from './recorder';
 import type { SessionBaggagePropagator, SessionSpanProcessor } from './propagation';
 
 export type { RecorderOptions, Attributes, AttrValue } from './options';
+export type { ConsoleLevel } from './console';
 export { Recorder, RRWEB_VERSION, stripUrl } from './recorder';
 export type { RRWebEvent } from './recorder';
 export { SessionSpanProcessor, SessionBaggagePropagator, mergeBaggage, shouldPropagate } from './propagation';

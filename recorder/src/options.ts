@@ -1,3 +1,5 @@
+import type { ConsoleLevel } from './console';
+
 /** Options of {@link init}. Every option is documented in README.md. */
 export interface RecorderOptions {
   /** Base URL of the OTLP/HTTP receiver, e.g. `https://otel.example.com`. Logs go to `${endpoint}/v1/logs`. */
@@ -20,8 +22,10 @@ export interface RecorderOptions {
   mousemoveSampleMs?: number;
   /** Scroll sampling interval in ms (rrweb sampling.scroll). Default 150. */
   scrollSampleMs?: number;
-  /** Record console.error / console.warn calls as rrweb custom events `console`. Default false. */
-  recordConsole?: boolean;
+  /** Console levels recorded as rrweb console plugin events (`rrweb/console@1`), masked like the recording:
+   * a list of `error`, `warn`, `info`, `log`, `debug`; `true` = `['error', 'warn']`, `false` = none.
+   * Default `['error', 'warn']`. */
+  recordConsole?: boolean | ConsoleLevel[];
   /** Record rrweb canvas snapshots. Default false. */
   recordCanvas?: boolean;
 
@@ -98,14 +102,20 @@ export type ResolvedOptions = Required<
 > &
   Pick<
     RecorderOptions,
-    'serviceVersion' | 'environment' | 'maskTextSelector' | 'blockSelector' | 'ignoreSelector' | 'resourceAttributes' | 'headers'
+    | 'serviceVersion'
+    | 'environment'
+    | 'maskTextSelector'
+    | 'blockSelector'
+    | 'ignoreSelector'
+    | 'resourceAttributes'
+    | 'headers'
   >;
 
 export const DEFAULTS = {
   checkoutEveryMs: 120_000,
   mousemoveSampleMs: 50,
   scrollSampleMs: 150,
-  recordConsole: false,
+  recordConsole: ['error', 'warn'] as boolean | ConsoleLevel[],
   recordCanvas: false,
   maskAllInputs: true,
   maskPlaceholder: '******',
@@ -143,7 +153,15 @@ export function resolveOptions(o: RecorderOptions): ResolvedOptions {
 
 /** Options that can be given as `data-*` attributes of the script tag: every option with a default (typed by
  * that default) plus these strings. */
-const DATA_STRINGS = ['endpoint', 'serviceName', 'serviceVersion', 'environment', 'maskTextSelector', 'blockSelector', 'ignoreSelector'];
+const DATA_STRINGS = [
+  'endpoint',
+  'serviceName',
+  'serviceVersion',
+  'environment',
+  'maskTextSelector',
+  'blockSelector',
+  'ignoreSelector',
+];
 
 /** Reads options from a script tag's data attributes (`data-endpoint`, `data-service-name`, ...). */
 export function optionsFromDataset(ds: DOMStringMap): Partial<RecorderOptions> {

@@ -1,5 +1,6 @@
 import { record } from '@rrweb/record';
 import { Compressor, type Encoded } from './compress';
+import { captureConsole } from './console';
 import { DEFAULTS, resolveOptions, type Attributes, type RecorderOptions, type ResolvedOptions } from './options';
 import { browserResource, kvs, logRecord, logsRequest, type OtlpKeyValue, type OtlpLogRecord } from './otlp';
 import {
@@ -127,6 +128,7 @@ export class Recorder {
       recordCrossOriginIframes: false,
       collectFonts: false,
       slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
+      plugins: [{ name: 'rrweb/console@1', observer: (cb: any) => captureConsole(o.recordConsole, o.maskAllText, cb) }],
     } as any) as (() => void) | undefined;
 
     this.timer = setInterval(() => void this.flush(), o.flushIntervalMs);
@@ -141,7 +143,6 @@ export class Recorder {
       window.removeEventListener('pagehide', onPageHide);
     });
     if (o.captureErrors) this.captureErrors();
-    if (o.recordConsole) this.captureConsole();
     this.captureNavigation();
   }
 
@@ -200,7 +201,7 @@ export class Recorder {
         return false;
       }
       d.adds = d.adds.filter((a: any) => {
-        if (ids.has(a.parentId) || a.node.rootId !== undefined && ids.has(a.node.rootId)) {
+        if (ids.has(a.parentId) || (a.node.rootId !== undefined && ids.has(a.node.rootId))) {
           collect(a.node);
           return false;
         }
@@ -280,7 +281,13 @@ export class Recorder {
     return a;
   }
 
-  private chunkRecord(events: RRWebEvent[], enc: Encoded, seq: number, sessionId: string, prev?: string): OtlpLogRecord {
+  private chunkRecord(
+    events: RRWebEvent[],
+    enc: Encoded,
+    seq: number,
+    sessionId: string,
+    prev?: string
+  ): OtlpLogRecord {
     let start = Infinity;
     let end = 0;
     let full = false;
@@ -370,8 +377,19 @@ export class Recorder {
     const close = () => {
       if (!part.length) return;
       const enc = this.compressor.encodeSync(part);
-      const rec = this.chunkRecord(part, enc, this.session.nextSeq(), this.chunkSession || this.session.id, this.chunkPrev);
-      items.push({ body: logsRequest(this.resource, [rec]), events: part.length, attempts: 0, snapshot: part.some(isFull) });
+      const rec = this.chunkRecord(
+        part,
+        enc,
+        this.session.nextSeq(),
+        this.chunkSession || this.session.id,
+        this.chunkPrev
+      );
+      items.push({
+        body: logsRequest(this.resource, [rec]),
+        events: part.length,
+        attempts: 0,
+        snapshot: part.some(isFull),
+      });
       part = [];
       size = 0;
     };
@@ -447,15 +465,18 @@ export class Recorder {
   private captureErrors(): void {
     const onError = (ev: ErrorEvent) => {
       this.captureException(
-        ev.error || { name: 'Error', message: ev.message, stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined }
+        ev.error || {
+          name: 'Error',
+          message: ev.message,
+          stack: ev.filename ? `at ${ev.filename}:${ev.lineno}:${ev.colno}` : undefined,
+        }
       );
     };
     const onRejection = (ev: PromiseRejectionEvent) => {
       const r = ev.reason;
-      this.captureException(
-        r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) },
-        { 'exception.unhandled_rejection': true }
-      );
+      this.captureException(r && typeof r === 'object' ? r : { name: 'UnhandledRejection', message: String(r) }, {
+        'exception.unhandled_rejection': true,
+      });
     };
     window.addEventListener('error', onError);
     window.addEventListener('unhandledrejection', onRejection);
@@ -463,31 +484,6 @@ export class Recorder {
       window.removeEventListener('error', onError);
       window.removeEventListener('unhandledrejection', onRejection);
     });
-  }
-
-  private captureConsole(): void {
-    const c = console as any;
-    for (const level of ['error', 'warn']) {
-      const orig = c[level];
-      let inside = false;
-      c[level] = (...args: unknown[]) => {
-        if (!inside) {
-          inside = true;
-          try {
-            const message = args
-              .map((a) => (a instanceof Error ? a.stack || a.message : typeof a === 'string' ? a : safeJson(a)))
-              .join(' ')
-              .slice(0, 2000);
-            record.addCustomEvent('console', { level, message });
-          } catch {
-            /* ignore */
-          }
-          inside = false;
-        }
-        return orig.apply(console, args);
-      };
-      this.cleanups.push(() => (c[level] = orig));
-    }
   }
 
   /** Single-page-app navigation: an rrweb custom event `navigation` on history changes. */
@@ -528,12 +524,4 @@ export class Recorder {
 
 function isFull(e: RRWebEvent): boolean {
   return e.type === FULL_SNAPSHOT;
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
 }

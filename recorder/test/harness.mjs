@@ -28,7 +28,8 @@ function scriptTag(q) {
     'data-checkout-every-ms': q.get('checkout') || '',
     'data-propagate-to-origins': q.get('origins') || '',
     'data-strip-query-string': q.get('strip') || '',
-    'data-record-console': 'true',
+    'data-record-console': q.get('console') || '',
+    'data-mask-all-text': q.get('masktext') || '',
     'data-max-buffered-events': q.get('maxbuf') || '',
     'data-mask-placeholder': q.get('placeholder') || '',
   };

@@ -118,7 +118,10 @@ test('core build: replayable chunks, masking, blocking, sessions across pages, e
   assert.ok(events.some((e) => e.type === 3 && e.data.source === 5), 'input events');
   assert.ok(events.some((e) => e.type === 3 && e.data.source === 1), 'mouse moves');
   assert.ok(events.some((e) => e.type === 3 && e.data.source === 2), 'mouse interactions');
-  assert.ok(events.some((e) => e.type === 5 && e.data.tag === 'console'), 'console custom event');
+  assert.ok(
+    events.some((e) => e.type === 6 && e.data.plugin === 'rrweb/console@1' && e.data.payload.level === 'error' && e.data.payload.payload[0] === '"console-err-marker"'),
+    'console.error recorded by default as a console plugin event'
+  );
 
   // privacy: typed secrets never leave the browser, iframe content is never recorded
   const text = allText(server.logs);
@@ -280,4 +283,46 @@ test('a configured mask placeholder replaces every masked value, whatever its le
   assert.ok(inputs.length >= 2, 'input events recorded');
   assert.deepEqual([...new Set(inputs)], ['[hidden]'], 'every typed value is the placeholder: ' + JSON.stringify(inputs));
   assert.ok(!allText(server.logs).includes(SECRETS[1]), 'the typed text is not recorded');
+});
+
+test('console: error and warn recorded by default as rrweb console plugin events, masked in mask-all-text mode; levels chosen, or off', async () => {
+  const card = '4111 1111 1111 1111';
+  const run = async (params) => {
+    const before = server.logs.length;
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${server.origin}/page2.html?${params}`);
+    await page.waitForFunction(() => window.SessionReplay && window.SessionReplay.getSessionId());
+    await page.evaluate((card) => {
+      console.error('payment failed for card', card, { status: 502 });
+      console.warn('cart is stale');
+      console.log('plain log line');
+      console.info('info line');
+    }, card);
+    await page.evaluate(() => window.SessionReplay.flush());
+    await ctx.close();
+    return chunks(server.logs.slice(before))
+      .flatMap((c) => c.events)
+      .filter((e) => e.type === 6 && e.data.plugin === 'rrweb/console@1')
+      .map((e) => e.data.payload);
+  };
+
+  const byDefault = await run('');
+  assert.deepEqual(byDefault.map((p) => p.level), ['error', 'warn'], 'error and warn by default, not log or info');
+  // card numbers are masked by the receiver, as in the page's text (collector-receiver signals_test.go)
+  assert.deepEqual(byDefault[0].payload, ['"payment failed for card"', `"${card}"`, '{"status":502}'], 'arguments serialised as rrweb\'s plugin does');
+  assert.deepEqual(byDefault[1].payload, ['"cart is stale"']);
+
+  const chosen = await run('console=error,log');
+  assert.deepEqual(chosen.map((p) => p.level), ['error', 'log'], 'the levels asked for');
+
+  const masked = await run('masktext=true');
+  assert.deepEqual(masked[1].payload, ['"**** ** *****"'], 'mask-all-text masks console text too');
+  assert.ok(!JSON.stringify(masked).includes('4111'), 'in mask-all-text mode no digit of the card leaves the page');
+
+  const on = await run('console=true');
+  assert.deepEqual(on.map((p) => p.level), ['error', 'warn'], 'recordConsole true: error and warn');
+
+  const off = await run('console=false');
+  assert.equal(off.length, 0, 'recordConsole false records nothing');
 });

@@ -55,6 +55,8 @@ export const AD_HOC_KEYS = [
   'service',
   'duration_ms',
   'clicks',
+  'rage_clicks',
+  'dead_clicks',
   'errors',
   'pages',
 ];

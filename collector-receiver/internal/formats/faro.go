@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 )
@@ -51,6 +52,35 @@ const FaroExceptionName = "exception"
 // recorder's errors (event_name == "exception") match Faro's too.
 func IsFaroException(r Record) bool {
 	return r.Name == "" && r.Scope.Name() == FaroScope && has(r.Log.Attributes(), "exception.type")
+}
+
+// FaroConsole reads a Faro console log record (ConsoleInstrumentation over
+// the OTLP transport): a record of Faro's scope with no event name and no
+// exception, the message as body and the level as severity. level is one of
+// trace, debug, info, log, warn, error.
+func FaroConsole(r Record) (level, message string, ok bool) {
+	attrs := r.Log.Attributes()
+	if r.Name != "" || r.Scope.Name() != FaroScope || has(attrs, "exception.type") || has(attrs, "exception.message") {
+		return "", "", false
+	}
+	n := r.Log.SeverityNumber()
+	switch {
+	case n >= plog.SeverityNumberError:
+		level = "error"
+	case n >= plog.SeverityNumberWarn:
+		level = "warn"
+	case n >= plog.SeverityNumberInfo2:
+		level = "log" // Faro's LogLevel.LOG is INFO2
+	case n >= plog.SeverityNumberInfo:
+		level = "info"
+	case n >= plog.SeverityNumberDebug:
+		level = "debug"
+	case n >= plog.SeverityNumberTrace:
+		level = "trace"
+	default:
+		return "", "", false
+	}
+	return level, r.Log.Body().AsString(), true
 }
 
 // FaroLifecycle are the records Faro sends when a recording starts, pauses

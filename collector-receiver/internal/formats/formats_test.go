@@ -428,3 +428,40 @@ func TestFaroExceptionIsRecognisedOnlyInFarosScope(t *testing.T) {
 		t.Errorf("another SDK's record renamed")
 	}
 }
+
+// A console.warn through Faro 2.12's ConsoleInstrumentation and OTLP
+// transport: scope @grafana/faro-web-sdk, no event name, body = the message,
+// severity WARN (13); console.log is INFO2 (10).
+func TestFaroConsoleRecordsAreReadAsConsole(t *testing.T) {
+	scope := pcommon.NewInstrumentationScope()
+	scope.SetName(FaroScope)
+	rec := func(sev plog.SeverityNumber, body string) Record {
+		lr := plog.NewLogRecord()
+		lr.SetSeverityNumber(sev)
+		lr.Body().SetStr(body)
+		lr.Attributes().PutStr("session.id", "s1")
+		return Record{Resource: pcommon.NewResource(), Scope: scope, Log: lr}
+	}
+	for sev, want := range map[plog.SeverityNumber]string{plog.SeverityNumberWarn: "warn", plog.SeverityNumberError: "error",
+		plog.SeverityNumberInfo2: "log", plog.SeverityNumberInfo: "info", plog.SeverityNumberDebug: "debug"} {
+		level, msg, ok := FaroConsole(rec(sev, "cart is stale"))
+		if !ok || level != want || msg != "cart is stale" {
+			t.Errorf("severity %d: %q %q %v, want %q", sev, level, msg, ok, want)
+		}
+	}
+	exc := rec(plog.SeverityNumberError, "")
+	exc.Log.Attributes().PutStr("exception.type", "Error")
+	if _, _, ok := FaroConsole(exc); ok {
+		t.Error("a Faro exception read as console")
+	}
+	named := rec(plog.SeverityNumberWarn, "x")
+	named.Name = "checkout"
+	if _, _, ok := FaroConsole(named); ok {
+		t.Error("a named event read as console")
+	}
+	other := rec(plog.SeverityNumberWarn, "x")
+	other.Scope = pcommon.NewInstrumentationScope()
+	if _, _, ok := FaroConsole(other); ok {
+		t.Error("another SDK's log read as console")
+	}
+}

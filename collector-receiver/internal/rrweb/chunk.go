@@ -26,6 +26,7 @@ type Chunk struct {
 	Tape   jsontape.Tape
 	Events []Event
 	edits  []edit
+	sorted []edit // edits by start, for Str
 }
 
 type edit struct {
@@ -39,7 +40,7 @@ var chunkPool = sync.Pool{New: func() any { return new(Chunk) }}
 // an integer type. Release the chunk when done with it.
 func Parse(data []byte) (*Chunk, error) {
 	c := chunkPool.Get().(*Chunk)
-	c.Events, c.edits = c.Events[:0], c.edits[:0]
+	c.Events, c.edits, c.sorted = c.Events[:0], c.edits[:0], c.sorted[:0]
 	if err := c.Tape.Parse(data); err != nil {
 		c.Release()
 		return nil, fmt.Errorf("%w: %v", ErrNotArray, err)
@@ -171,6 +172,14 @@ func (c *Chunk) RemoveMembers(obj int, drop func(key int) bool) {
 // Edited reports whether any edit was recorded.
 func (c *Chunk) Edited() bool { return len(c.edits) > 0 }
 
+// byStart orders edits by start, the larger of two at one offset first.
+func byStart(a, b edit) int {
+	if a.start != b.start {
+		return int(a.start) - int(b.start)
+	}
+	return int(b.end) - int(a.end)
+}
+
 // ErrOverlap means two edits touch the same bytes (a bug in a rewriter).
 var ErrOverlap = errors.New("rrweb: overlapping edits")
 
@@ -184,12 +193,7 @@ func (c *Chunk) Encode() ([]byte, error) {
 	// by start, the larger of two edits at one offset first, and of two
 	// edits of the same bytes the one recorded first (masking runs before
 	// card scrubbing, and its edit must win)
-	slices.SortStableFunc(c.edits, func(a, b edit) int {
-		if a.start != b.start {
-			return int(a.start) - int(b.start)
-		}
-		return int(b.end) - int(a.end)
-	})
+	slices.SortStableFunc(c.edits, byStart)
 	kept := c.edits[:0]
 	for _, e := range c.edits {
 		if n := len(kept); n > 0 && e.start < kept[n-1].end {
@@ -213,4 +217,50 @@ func (c *Chunk) Encode() ([]byte, error) {
 		pos = e.end
 	}
 	return append(out, data[pos:]...), nil
+}
+
+// Str is string token tok's value as Encode will store it: with the edits
+// recorded inside it (masking, card numbers) applied. Summaries read text
+// through it so that a marker never shows what masking removed. ok is false
+// when tok is not a string, or an edit made it something else.
+func (c *Chunk) Str(tok int) (string, bool) {
+	tp := &c.Tape
+	if tp.Kind(tok) != jsontape.String {
+		return "", false
+	}
+	t := tp.Tokens[tok]
+	if len(c.edits) == 0 {
+		return tp.Str(tok)
+	}
+	if len(c.sorted) != len(c.edits) {
+		// the order of Encode, kept while no edit is added
+		c.sorted = append(c.sorted[:0], c.edits...)
+		slices.SortStableFunc(c.sorted, byStart)
+	}
+	i, _ := slices.BinarySearchFunc(c.sorted, t.Start, func(e edit, start int32) int { return int(e.start) - int(start) })
+	var inside []edit
+	for ; i < len(c.sorted) && c.sorted[i].start < t.End; i++ {
+		if e := c.sorted[i]; e.end <= t.End {
+			inside = append(inside, e)
+		}
+	}
+	if len(inside) == 0 {
+		return tp.Str(tok)
+	}
+	var out []byte
+	pos, last := t.Start, int32(-1)
+	for _, e := range inside {
+		if e.start < last {
+			continue // inside the previous edit
+		}
+		out = append(out, tp.Data[pos:e.start]...)
+		out = append(out, e.with...)
+		pos, last = e.end, e.end
+	}
+	out = append(out, tp.Data[pos:t.End]...)
+	var v jsontape.Tape
+	if err := v.Parse(out); err != nil {
+		return "", false
+	}
+	return v.Str(0)
 }

@@ -93,9 +93,10 @@ func DecodeBody(body []byte, encoding string, limit int64) ([]byte, error) {
 
 // Marker is a timeline marker found in a chunk.
 type Marker struct {
-	Index  int // index of the event in the chunk (for deterministic ids)
+	Seq    uint64 // the chunk the marker's event is in (see SummarizeWindow)
+	Index  int    // index of the event in the chunk (for deterministic ids)
 	Time   int64
-	Kind   string // click, rage_click, navigation, custom
+	Kind   string // click, rage_click, dead_click, navigation, console, custom
 	Name   string
 	URL    string
 	Detail string
@@ -114,6 +115,11 @@ type Stats struct {
 	URLs         []string // in order of first visit
 	Markers      []Marker
 	CustomTags   []string
+	// DeadClicks are clicks (of this chunk or an earlier one of the tab)
+	// that nothing in the recording answered within DeadClickMs: kind
+	// dead_click, not yet in Markers. Whether a request answered them is
+	// for the caller to check (spans arrive on their own).
+	DeadClicks []Marker
 }
 
 // Rage click: RageCount clicks within RageWindowMs and RageRadiusPx.
@@ -126,13 +132,27 @@ const (
 )
 
 type click struct {
-	t    int64
-	x, y float64
-	idx  int
+	t      int64
+	x, y   float64
+	idx    int
+	pos    int // position in time order
+	id     int64
+	target Target
 }
 
-// Summarize computes the chunk statistics and markers.
-func Summarize(c *Chunk) Stats {
+// Summarize computes the chunk statistics and markers of a chunk read on
+// its own: clicks are named from the chunk's own snapshot and mutations,
+// and a click near its end is not judged dead.
+func Summarize(c *Chunk) Stats { return SummarizeWindow(c, nil, 0) }
+
+// SummarizeWindow computes the chunk statistics and markers of chunk seq of
+// the tab whose state is w (nil: the chunk alone). It updates w: the node
+// index that names click targets, and the clicks still waiting for their
+// dead-click bound to pass.
+func SummarizeWindow(c *Chunk, w *Window, seq uint64) Stats {
+	if w == nil {
+		w = &Window{}
+	}
 	events := c.Events
 	tp := &c.Tape
 	var s Stats
@@ -145,10 +165,11 @@ func Summarize(c *Chunk) Stats {
 	if !slices.IsSortedFunc(order, byTime) {
 		slices.SortStableFunc(order, byTime)
 	}
+	ix := indexer{c: c, x: &w.nodes}
 	seen := map[string]bool{}
 	var clicks []click
 	var lastActive int64 = -1
-	for _, i := range order {
+	for pos, i := range order {
 		e := &events[i]
 		if e.Timestamp > 0 {
 			if s.Start == 0 || e.Timestamp < s.Start {
@@ -161,6 +182,9 @@ func Summarize(c *Chunk) Stats {
 		switch e.Type {
 		case TypeFullSnapshot:
 			s.FullSnapshot = true
+			// a full snapshot is the whole DOM: the index starts again
+			w.nodes.reset()
+			ix.walk(tp.Member(e.Data, "node"), 0, 0, nil)
 		case TypeMeta:
 			if href, _ := tp.Str(tp.Member(e.Data, "href")); href != "" {
 				s.PageViews++
@@ -173,12 +197,20 @@ func Summarize(c *Chunk) Stats {
 		case TypeCustom:
 			if tag, _ := tp.Str(tp.Member(e.Data, "tag")); tag != "" {
 				s.CustomTags = append(s.CustomTags, tag)
+				if m, ok := customConsole(c, e, i, tag); ok {
+					s.Markers = append(s.Markers, m)
+					continue
+				}
 				detail := ""
 				if p := tp.Member(e.Data, "payload"); p >= 0 {
 					raw := tp.Raw(p)
 					detail = string(raw[:min(len(raw), 2048)])
 				}
 				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "custom", Name: tag, Detail: detail})
+			}
+		case TypePlugin:
+			if m, ok := pluginConsole(c, e, i); ok {
+				s.Markers = append(s.Markers, m)
 			}
 		case TypeIncremental:
 			source, ok := tp.Int(tp.Member(e.Data, "source"))
@@ -195,6 +227,8 @@ func Summarize(c *Chunk) Stats {
 				lastActive = e.Timestamp
 			}
 			switch source {
+			case SourceMutation:
+				ix.mutation(e.Data)
 			case SourceInput:
 				s.Inputs++
 			case SourceMouseInteraction:
@@ -202,20 +236,50 @@ func Summarize(c *Chunk) Stats {
 					continue
 				}
 				s.Clicks++
-				c := click{t: e.Timestamp, idx: i}
+				c := click{t: e.Timestamp, idx: i, pos: pos}
 				x, okX := tp.Float(tp.Member(e.Data, "x"))
 				y, okY := tp.Float(tp.Member(e.Data, "y"))
 				if okX && okY {
 					c.x, c.y = x, y
 				}
-				id, _ := tp.Int(tp.Member(e.Data, "id"))
-				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "click", Name: "click", Detail: fmt.Sprintf(`{"id":%d,"x":%g,"y":%g}`, id, c.x, c.y)})
+				c.id = ix.id(tp.Member(e.Data, "id"))
+				c.target = w.nodes.target(c.id)
+				s.Markers = append(s.Markers, Marker{Index: i, Time: e.Timestamp, Kind: "click", Name: c.target.Label(),
+					Detail: clickDetail(c.id, c.x, c.y, c.target, "")})
 				clicks = append(clicks, c)
 			}
 		}
 	}
+	w.nodes.want, w.nodes.wantFor = nil, nil
 	s.RageClicks, s.Markers = rage(clicks, s.Markers)
+	s.DeadClicks = w.deadClicks(c, order, clicks, seq)
+	for i := range s.Markers {
+		s.Markers[i].Seq = seq
+	}
 	return s
+}
+
+// clickTargets collects the node ids the chunk's clicks target, into want.
+func clickTargets(c *Chunk, want map[int64]bool) map[int64]bool {
+	tp := &c.Tape
+	for _, e := range c.Events {
+		if e.Type != TypeIncremental {
+			continue
+		}
+		if src, _ := tp.Int(tp.Member(e.Data, "source")); src != SourceMouseInteraction {
+			continue
+		}
+		if typ, _ := tp.Int(tp.Member(e.Data, "type")); typ != MouseClick {
+			continue
+		}
+		if want == nil {
+			want = map[int64]bool{}
+		}
+		if f, ok := tp.Float(tp.Member(e.Data, "id")); ok {
+			want[int64(f)] = true
+		}
+	}
+	return want
 }
 
 // rage finds bursts of >= RageCount clicks within RageWindowMs whose points
@@ -236,8 +300,13 @@ func rage(clicks []click, markers []Marker) (int, []Marker) {
 				j++
 			}
 			n++
-			markers = append(markers, Marker{Index: clicks[i].idx, Time: clicks[i].t, Kind: "rage_click", Name: "rage click",
-				Detail: fmt.Sprintf(`{"clicks":%d,"x":%g,"y":%g}`, j-i, clicks[i].x, clicks[i].y)})
+			c := clicks[i]
+			name := "rage click"
+			if c.target.Tag != "" {
+				name = c.target.Label()
+			}
+			markers = append(markers, Marker{Index: c.idx, Time: c.t, Kind: "rage_click", Name: name,
+				Detail: clickDetail(c.id, c.x, c.y, c.target, fmt.Sprintf(`"clicks":%d,`, j-i))})
 			i = j
 			continue
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/seed/sessionreplay/pkg/fixtures"
 )
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	return fixtures.Read(t, "rrweb", name)
 }

@@ -40,6 +40,7 @@ var (
 	ErrBadRegex        = errors.New("invalid regular expression")
 	ErrSampleRatio     = errors.New("sample must be a ratio in [0, 1]")
 	ErrEmptySession    = errors.New("session rule has no criteria")
+	ErrNegativeMinimum = errors.New("session rule minimum must not be negative")
 )
 
 // Rule is one targeting rule of the configuration.
@@ -70,6 +71,9 @@ type SessionRule struct {
 	MinDuration time.Duration `mapstructure:"min_duration"`
 	// MinRageClicks: at least this many rage clicks.
 	MinRageClicks int `mapstructure:"min_rage_clicks"`
+	// MinDeadClicks: at least this many dead clicks (a click nothing
+	// answered within a second: no DOM change, navigation or request).
+	MinDeadClicks int `mapstructure:"min_dead_clicks"`
 	// MinErrors: at least this many errors.
 	MinErrors int `mapstructure:"min_errors"`
 }
@@ -120,6 +124,7 @@ type sessionRule struct {
 	events        map[string]bool
 	minDuration   time.Duration
 	minRageClicks int
+	minDeadClicks int
 	minErrors     int
 }
 
@@ -193,7 +198,12 @@ func Compile(rules []Rule, ts component.TelemetrySettings) (*Set, error) {
 			}
 			s.logs = append(s.logs, logRule{name: r.Name, cond: c})
 		case KindSession:
-			sr := sessionRule{name: r.Name, minDuration: r.Session.MinDuration, minRageClicks: r.Session.MinRageClicks, minErrors: r.Session.MinErrors}
+			sr := sessionRule{name: r.Name, minDuration: r.Session.MinDuration, minRageClicks: r.Session.MinRageClicks,
+				minDeadClicks: r.Session.MinDeadClicks, minErrors: r.Session.MinErrors}
+			if r.Session.MinRageClicks < 0 || r.Session.MinDeadClicks < 0 || r.Session.MinErrors < 0 {
+				errs = append(errs, fmt.Errorf("%s.session (%s): %w", field, r.Name, ErrNegativeMinimum))
+				continue
+			}
 			for j, re := range r.Session.Visited {
 				c, err := regexp.Compile(re)
 				if err != nil {
@@ -217,7 +227,7 @@ func Compile(rules []Rule, ts component.TelemetrySettings) (*Set, error) {
 				}
 			}
 			if len(r.Session.Visited) == 0 && len(r.Session.Events) == 0 && r.Session.MinDuration <= 0 &&
-				r.Session.MinRageClicks <= 0 && r.Session.MinErrors <= 0 {
+				r.Session.MinRageClicks <= 0 && r.Session.MinDeadClicks <= 0 && r.Session.MinErrors <= 0 {
 				errs = append(errs, fmt.Errorf("%s.session (%s): %w", field, r.Name, ErrEmptySession))
 				continue
 			}
@@ -304,6 +314,7 @@ type Facts struct {
 	Events     map[string]bool
 	Start, End time.Time
 	RageClicks int
+	DeadClicks int
 	Errors     int
 }
 
@@ -358,6 +369,9 @@ func (r *sessionRule) matches(f *Facts) bool {
 		return false
 	}
 	if r.minRageClicks > 0 && f.RageClicks < r.minRageClicks {
+		return false
+	}
+	if r.minDeadClicks > 0 && f.DeadClicks < r.minDeadClicks {
 		return false
 	}
 	if r.minErrors > 0 && f.Errors < r.minErrors {

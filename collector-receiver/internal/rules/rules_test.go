@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,4 +147,26 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+func TestSessionRuleMinDeadClicks(t *testing.T) {
+	s, err := Compile([]Rule{
+		{Name: "dead", Session: &SessionRule{MinDeadClicks: 2}},
+		{Name: "dead-and-rage", Session: &SessionRule{MinDeadClicks: 1, MinRageClicks: 1}},
+	}, componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Facts{URLs: map[string]bool{}, Events: map[string]bool{}, DeadClicks: 1}
+	if got := s.MatchSession(f); len(got) != 0 {
+		t.Errorf("one dead click matched %v", got)
+	}
+	f.DeadClicks, f.RageClicks = 2, 1
+	if got := fmt.Sprint(s.MatchSession(f)); got != "[dead dead-and-rage]" {
+		t.Errorf("two dead clicks and a rage click: %s", got)
+	}
+	_, err = Compile([]Rule{{Name: "neg", Session: &SessionRule{MinDeadClicks: -1, MinErrors: 1}}}, componenttest.NewNopTelemetrySettings())
+	if !errors.Is(err, ErrNegativeMinimum) || !strings.Contains(err.Error(), "neg") {
+		t.Errorf("negative minimum: %v", err)
+	}
 }
