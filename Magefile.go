@@ -202,6 +202,7 @@ func Bench() error {
 	var out strings.Builder
 	runs := [][]string{
 		{"go", "test", "-run", "^$", "-bench", "BenchmarkIngest", "-benchtime", "10x", "-count", "3", "-timeout", "20m", "./collector-receiver/"},
+		{"go", "test", "-run", "^$", "-bench", "BenchmarkSummarize", "-benchtime", "30x", "-count", "3", "-timeout", "5m", "./collector-receiver/internal/rrweb/"},
 		{"go", "test", "-run", "^$", "-bench", "BenchmarkSessionList", "-benchtime", "1x", "-count", "3", "-timeout", "30m", "./pkg/store/"},
 		// -count would interleave these two's log lines with their results;
 		// each already reports medians of several passes
@@ -300,6 +301,10 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 				c.load, m["recv_chunks/s"], m["recv_MB/s"], m["raw_chunks/s"], m["raw_MB/s"], m["otellogs_chunks/s"], m["otellogs_MB/s"], m["%_of_raw"], m["recv_MB/s"]/m["otellogs_MB/s"],
 				m["recv_go_cpu_s/run"], m["recv_ch_cpu_s/run"], m["raw_go_cpu_s/run"], m["raw_ch_cpu_s/run"])
 		}
+	}
+	if tab, alone := b["BenchmarkSummarize/tab-window"], b["BenchmarkSummarize/chunk-alone"]; tab != nil && alone != nil {
+		fmt.Fprintf(&r, "| chunk summaries with click targets, dead clicks and console markers (4 real recordings, 3.2 MB in chunks of 50 events) | %.0f MB/s, %.1f ms CPU per pass, each chunk the next of its tab (node index kept) | each chunk alone: %.0f MB/s, %.1f ms CPU | a small share of ingest | see the receiver CPU of the ingest rows |\n",
+			tab["MB/s"], tab["cpu-ns/op"]/1e6, alone["MB/s"], alone["cpu-ns/op"]/1e6)
 	}
 	if m := b["BenchmarkStorage"]; m != nil {
 		fmt.Fprintf(&r, "| storage per recorded minute (7 real recordings) | %.0f B/min on disk | raw JSON %.0f B/min; otel_logs, one row per event (HyperDX) %.0f B/min | smaller than both | %.1fx smaller than raw JSON, %.2fx of otel_logs |\n",

@@ -39,6 +39,7 @@ fetch('/api/products').then(r => r.json()).then(ps => {
   <label>Note <textarea id="note" name="note"></textarea></label>
   <button id="pay" type="button">Pay 20 €</button>
 </form>
+<p><span id="coupon" class="coupon" title="Coupons are coming soon">Apply coupon</span></p>
 <p id="status" class="status"></p>
 <p><a id="to-home" href="/">Back to the shop</a></p>
 <script>
@@ -48,7 +49,9 @@ document.getElementById('pay').addEventListener('click', async () => {
   const r = await fetch('/api/checkout', { method: 'POST' });
   status.textContent = r.ok ? 'Paid, thank you!' : 'Payment failed (' + r.status + ')';
   status.className = r.ok ? 'status ok' : 'status error';
+  if (!r.ok) console.error('checkout failed: HTTP ' + r.status);
 });
+// #coupon looks clickable and does nothing (a dead click, on purpose).
 </script>`},
 	"/signup": {Title: "Sign up", Body: `
 <h1>Sign up</h1>
@@ -83,6 +86,7 @@ var layout = template.Must(template.New("page").Parse(`<!doctype html>
   button { margin-top: 12px; padding: 8px 20px; font: inherit; background: #2b3a67; color: white; border: 0; }
   table { border-collapse: collapse; } td, th { border: 1px solid #ccd; padding: 4px 12px; }
   .status.error { color: #b00020; font-weight: bold; } .status.ok { color: #0a7d32; }
+  .coupon { color: #2b3a67; text-decoration: underline; cursor: pointer; }
 </style>
 {{if .Script}}<script src="/recorder/{{.Script}}"{{range .Options}} {{.}}{{end}}></script>{{end}}
 </head><body>

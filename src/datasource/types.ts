@@ -21,8 +21,19 @@ export interface AdHocFilter {
 
 export type OrderBy = 'start' | 'duration' | 'errors' | 'clicks' | 'pages';
 export type OrderDir = 'asc' | 'desc';
-export type MarkerKind = 'error' | 'click' | 'navigation' | 'request' | 'custom' | 'rage_click' | 'input';
-export const MARKER_KINDS: MarkerKind[] = ['error', 'click', 'navigation', 'request', 'custom', 'rage_click', 'input'];
+export type MarkerKind =
+  'error' | 'click' | 'navigation' | 'request' | 'custom' | 'rage_click' | 'dead_click' | 'console' | 'input';
+export const MARKER_KINDS: MarkerKind[] = [
+  'error',
+  'click',
+  'navigation',
+  'request',
+  'custom',
+  'rage_click',
+  'dead_click',
+  'console',
+  'input',
+];
 
 export interface SessionReplayQuery extends DataQuery {
   queryType?: QueryType;

@@ -2,6 +2,8 @@
 // would, and reports what the end-to-end test must find again in ClickHouse
 // and in the replay: the session ids, the failing trace id, and live
 // screenshots (with their times) at the click on "Pay" and at the error.
+// The page logs a console error when the payment fails, and the session has
+// a dead click on "Apply coupon".
 //
 //   node tests/e2e/drive.mjs <shop url> <output dir>
 //
@@ -55,6 +57,11 @@ try {
   await page.click('#to-checkout');
   await page.waitForSelector('#pay');
   await page.waitForTimeout(500);
+  // "Apply coupon" looks clickable and does nothing: a dead click (nothing
+  // changes, nothing is requested for well over the receiver's 1 s bound).
+  result.deadClickTime = await page.evaluate(() => Date.now());
+  await page.click('#coupon');
+  await page.waitForTimeout(1500);
   for (const [field, text] of Object.entries(SECRETS)) {
     await page.click('#' + field);
     await page.keyboard.type(text, { delay: 15 });

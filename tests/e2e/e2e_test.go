@@ -44,6 +44,7 @@ type driveResult struct {
 	Baggage                    string            `json:"baggage"`
 	ClickTime                  int64             `json:"clickTime"`
 	ErrorTime                  int64             `json:"errorTime"`
+	DeadClickTime              int64             `json:"deadClickTime"`
 	SameSessionAfterNavigation bool              `json:"sameSessionAfterNavigation"`
 	UserAgent                  string            `json:"userAgent"`
 	Secrets                    map[string]string `json:"secrets"`
@@ -189,6 +190,11 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	if a := fromDist.All; a.Error != "" || len(a.Frames) != 1 || !contains(a.Frames[0].SessionIDs, drive.OtherSessionID) || len(fromDist.PageErrors) > 0 {
 		t.Errorf("built data source, all sessions = %+v (page errors %v), want both", a, fromDist.PageErrors)
 	}
+
+	// 3b. The markers the panel lists, through the data source's markers query:
+	// the click on "Pay" named by its text, the page's console error, and the
+	// dead click on "Apply coupon" (judged once the session settled).
+	checkSignals(t, grafana, reader, drive, timeRange)
 
 	// 4. traceSession of the failing trace: this session, at the error.
 	frame := grafana.Frame(t, timeRange, map[string]any{"queryType": "traceSession", "traceId": drive.TraceID})
@@ -368,6 +374,54 @@ func checkReplayStream(t *testing.T, grafana *stack.Grafana, drive driveResult, 
 		}
 	}
 	t.Logf("replay stream: %d events (%d up to the error), %d bytes of events", len(events), atError, size)
+}
+
+func checkSignals(t *testing.T, grafana *stack.Grafana, reader *store.Reader, drive driveResult, timeRange [2]int64) {
+	t.Helper()
+	var rows []map[string]any
+	find := func(kind, name string) map[string]any {
+		for _, r := range rows {
+			if r["kind"] == kind && (name == "" || r["name"] == name) {
+				return r
+			}
+		}
+		return nil
+	}
+	const coupon = `span#coupon.coupon "Apply coupon"`
+	waitFor(t, 30*time.Second, "the dead click marker", func() bool {
+		rows = grafana.Rows(t, timeRange, map[string]any{"queryType": "markers", "sessionId": drive.SessionID})
+		return find("dead_click", coupon) != nil
+	})
+	if find("click", `button#pay "Pay 20 €"`) == nil {
+		t.Errorf(`no click marker named button#pay "Pay 20 €" among %v`, markerNames(rows, "click"))
+	}
+	if c := find("console", "error"); c == nil || !strings.Contains(fmt.Sprint(c["detail"]), "checkout failed: HTTP 502") {
+		t.Errorf("no console error marker with the page's message: %v", markerNames(rows, "console"))
+	}
+	d := find("dead_click", coupon)
+	if at, ok := d["time"].(time.Time); ok && (at.UnixMilli() < drive.DeadClickTime || at.UnixMilli() > drive.DeadClickTime+1000) {
+		t.Errorf("dead click at %v, the coupon was clicked at %d", at, drive.DeadClickTime)
+	}
+	for _, r := range rows {
+		if r["kind"] == "dead_click" && strings.HasPrefix(fmt.Sprint(r["name"]), "button#pay") {
+			t.Errorf("the Pay click, answered by the page, is marked dead: %v", r)
+		}
+	}
+	sum, _, err := reader.Session(context.Background(), drive.SessionID)
+	if err != nil || sum.DeadClicks < 1 {
+		t.Errorf("session summary dead_clicks = %d (%v)", sum.DeadClicks, err)
+	}
+	t.Logf("signals: clicks %v, console %v, dead clicks %v", markerNames(rows, "click"), markerNames(rows, "console"), markerNames(rows, "dead_click"))
+}
+
+func markerNames(rows []map[string]any, kind string) []string {
+	var out []string
+	for _, r := range rows {
+		if r["kind"] == kind {
+			out = append(out, fmt.Sprint(r["name"]))
+		}
+	}
+	return out
 }
 
 func hasRule(ds []store.Decision, rule string) bool {
