@@ -26,6 +26,8 @@ describe('describeMarker', () => {
     const t = describeMarker(m({ kind: 'error', name: 'TypeError', detail: 'x is undefined\n  at app.js:1:1' }));
     expect(t.label).toBe('TypeError: x is undefined');
     expect(t.title).toContain('at app.js:1:1');
+    const span = m({ kind: 'error', name: 'POST', url: 'http://127.0.0.1:8080/api/checkout' });
+    expect(describeMarker(span).label).toBe('POST /api/checkout');
   });
 
   it('shows a request as method, path, status and duration; a 5xx or missing status is a failure', () => {

@@ -104,7 +104,9 @@ export function describeMarker(m: Marker): MarkerText {
     case 'error': {
       const message = String(d?.message ?? m.detail ?? '');
       const firstLine = message.split('\n')[0];
-      const label = firstLine && !m.name.includes(firstLine) ? `${m.name}: ${firstLine}` : m.name || firstLine;
+      // a failed request's error span is named by its method alone ("POST"): say which request
+      const name = /^[A-Z]+$/.test(m.name) && m.url ? `${m.name} ${urlPath(m.url)}` : m.name;
+      const label = firstLine && !name.includes(firstLine) ? `${name}: ${firstLine}` : name || firstLine;
       return { label, title: [m.name, message].filter(Boolean).join('\n') };
     }
     case 'request': {
