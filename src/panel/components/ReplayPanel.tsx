@@ -41,7 +41,8 @@ export type Props = PanelProps<ReplayOptions> & { fetchImpl?: typeof fetch };
 
 const HEADER = 34;
 const FOOTER = 40;
-const EVENTS_WIDTH = 340;
+// (the frame gets the rest; tests/panel compare its screenshots at this size)
+const EVENTS_WIDTH = 280;
 
 type SideTab = 'events' | 'console' | 'network';
 
@@ -561,7 +562,11 @@ const getStyles = (theme: GrafanaTheme2) => ({
     whiteSpace: 'nowrap',
   }),
   body: css({ display: 'flex', gap: theme.spacing(1), position: 'relative' }),
-  tabs: css({ padding: theme.spacing(0, 0.5) }),
+  // three tabs with counters in the narrow side column: Grafana's tab padding is for page-wide bars
+  tabs: css({
+    padding: theme.spacing(0, 0.5),
+    '& a, & button': { paddingLeft: theme.spacing(0.75), paddingRight: theme.spacing(0.75) },
+  }),
   tabBody: css({ height: 'calc(100% - 42px)', overflow: 'auto' }),
   link: css({
     display: 'flex',
