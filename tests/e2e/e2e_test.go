@@ -276,14 +276,14 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 	}
 
 	// 8. The panel's lists say what happened (issue 17).
-	checkPlayerLists(t, root, grafana, drive, out)
+	checkPlayerLists(t, root, grafana, drive, summary, out)
 }
 
 // checkPlayerLists opens the session in the built panel at the error and
 // checks what an SRE reads there: the click on "Pay" named by its text, the
 // failing POST /api/checkout with its status in the network panel linked to
-// its trace, the console error, and the dead click.
-func checkPlayerLists(t *testing.T, root string, grafana *stack.Grafana, drive driveResult, out string) {
+// its trace, the console error, and the dead click; and its details drawer.
+func checkPlayerLists(t *testing.T, root string, grafana *stack.Grafana, drive driveResult, summary store.SessionSummary, out string) {
 	t.Helper()
 	var got struct {
 		Events []struct {
@@ -301,7 +301,11 @@ func checkPlayerLists(t *testing.T, root string, grafana *stack.Grafana, drive d
 			Trace  string `json:"trace"`
 		} `json:"network"`
 		MarkerKinds []string `json:"markerKinds"`
-		PageErrors  []string `json:"pageErrors"`
+		Details     struct {
+			Device, OS, Browser, EntryURL string
+			Pages                         []string
+		} `json:"details"`
+		PageErrors []string `json:"pageErrors"`
 	}
 	runNode(t, root, &got, "tests/e2e/player.mjs", grafana.URL, drive.SessionID, out, fmt.Sprint(drive.ErrorTime))
 	t.Logf("panel lists: events %+v; console %+v; network %+v (screenshots %s/panel-*.png)", got.Events, got.Console, got.Network, out)
@@ -337,6 +341,11 @@ func checkPlayerLists(t *testing.T, root string, grafana *stack.Grafana, drive d
 	}
 	if !consoleError {
 		t.Errorf("no console error in the console panel %+v", got.Console)
+	}
+	// the details drawer: the session's row through the data source's session query
+	if d := got.Details; d.OS != summary.OS || d.Browser != summary.Browser || d.Device != summary.Device ||
+		d.EntryURL != summary.EntryURL || strings.Join(d.Pages, " ") != strings.Join(summary.URLs, " ") {
+		t.Errorf("details drawer %+v, want the session's %s/%s/%s, entry %s, pages %v", d, summary.Device, summary.OS, summary.Browser, summary.EntryURL, summary.URLs)
 	}
 	if len(got.PageErrors) > 0 {
 		t.Errorf("panel page errors: %v", got.PageErrors)

@@ -6,7 +6,7 @@
 //   node tests/e2e/player.mjs <base url> <session id> <dir> <unix ms to open at>
 //
 // Prints one JSON object: {events: [{kind, label}], console: [{level, text}], network: [{text, failed, status,
-// trace}], markerKinds: [..], pageErrors: [..]}.
+// trace}], markerKinds: [..], details: {device, os, browser, entryUrl, pages}, pageErrors: [..]}.
 import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 
@@ -41,9 +41,14 @@ try {
   const events = await page
     .locator('[data-testid=replay-events] li')
     .evaluateAll((lis) =>
-      lis.map((li) => ({ kind: li.dataset.kind, label: li.querySelector('[data-testid=replay-event-label]')?.textContent ?? '' }))
+      lis.map((li) => ({
+        kind: li.dataset.kind,
+        label: li.querySelector('[data-testid=replay-event-label]')?.textContent ?? '',
+      }))
     );
-  const markerKinds = await page.locator('[data-testid=replay-marker]').evaluateAll((els) => els.map((e) => e.dataset.kind));
+  const markerKinds = await page
+    .locator('[data-testid=replay-marker]')
+    .evaluateAll((els) => els.map((e) => e.dataset.kind));
   await page.screenshot({ path: join(dir, 'panel-events.png') });
 
   await page.locator('[data-testid=replay-tab-console]').click();
@@ -65,7 +70,21 @@ try {
   );
   await page.screenshot({ path: join(dir, 'panel-network.png') });
 
-  process.stdout.write(JSON.stringify({ events, console: consoleEntries, network, markerKinds, pageErrors }) + '\n');
+  await page.locator('[data-testid=replay-details-toggle]').click();
+  await page.locator('[data-testid=replay-details-os]').waitFor({ timeout: 15_000 });
+  const field = (id) => page.locator(`[data-testid=replay-details-${id}]`).textContent();
+  const details = {
+    device: await field('device'),
+    os: await field('os'),
+    browser: await field('browser'),
+    entryUrl: await field('entry-url'),
+    pages: await page.locator('[data-testid=replay-details-pages] li').allTextContents(),
+  };
+  await page.screenshot({ path: join(dir, 'panel-details.png') });
+
+  process.stdout.write(
+    JSON.stringify({ events, console: consoleEntries, network, markerKinds, details, pageErrors }) + '\n'
+  );
 } finally {
   await browser.close();
 }
