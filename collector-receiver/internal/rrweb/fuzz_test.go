@@ -24,6 +24,9 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Add(gzipped(seedChunk))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`[{"type":2,"timestamp":1,"data":{"node":{"type":0,"childNodes":[]}}}]`))
+	f.Add([]byte(`[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"BUTTON","attributes":{"id":"p","class":"a b","aria-label":"x"},"childNodes":[{"type":3,"id":3,"textContent":"Pay"}]}]}}},` +
+		`{"type":3,"timestamp":5,"data":{"source":0,"texts":[{"id":3,"value":"\u00e9"}],"attributes":[{"id":2,"attributes":{"class":null}}],"removes":[{"parentId":1,"id":2}],"adds":[{"parentId":1,"node":{"type":2,"id":4,"tagName":"a","attributes":{},"childNodes":[]}}]}},` +
+		`{"type":3,"timestamp":9,"data":{"source":2,"type":2,"id":2,"x":1,"y":1}},{"type":6,"timestamp":9,"data":{"plugin":"rrweb/console@1","payload":{"level":"error","payload":["\"x\"",1]}}}]`))
 	f.Add(gzipped([]byte(`[{"type":"x"}]`)))
 	f.Add([]byte{0x1f, 0x8b, 0x08, 0x00})
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -40,6 +43,19 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 		defer c.Release()
 		_ = Summarize(c)
+		// the same chunk twice as the chunks of one tab: the node index and
+		// the waiting clicks carry over; labels stay bounded
+		w := &Window{}
+		for seq := range 2 {
+			for _, m := range append(SummarizeWindow(c, w, uint64(seq)).Markers, w.Pending()...) {
+				if len([]rune(m.Name)) > MaxLabel && m.Kind != "custom" && m.Kind != "navigation" {
+					t.Fatalf("marker name over %d characters: %q", MaxLabel, m.Name)
+				}
+				if m.Kind != "custom" && m.Detail != "" && !json.Valid([]byte(m.Detail)) {
+					t.Fatalf("marker detail is not JSON: %q", m.Detail)
+				}
+			}
+		}
 		out, err := c.Encode()
 		if err != nil || !bytes.Equal(out, data) {
 			t.Fatalf("unedited chunk changed: %v %q", err, out)

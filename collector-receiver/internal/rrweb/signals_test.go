@@ -194,3 +194,16 @@ func TestClickInTheSameChunkAsItsSnapshotResolvesPastTheIndexBound(t *testing.T)
 		t.Errorf("index holds %d nodes, bound %d", w.Nodes(), MaxIndexedNodes)
 	}
 }
+
+// An icon button is named by its aria-label; a textarea's text (its value)
+// never names it.
+func TestClickLabelsFromAriaLabelAndNeverFromAFieldsValue(t *testing.T) {
+	snap := `{"type":2,"timestamp":1000,"data":{"node":{"type":0,"id":1,"childNodes":[
+	 {"type":2,"id":2,"tagName":"button","attributes":{"class":"icon","aria-label":"Close cart","title":"x"},"childNodes":[{"type":2,"id":3,"tagName":"svg","attributes":{},"childNodes":[]}]},
+	 {"type":2,"id":4,"tagName":"textarea","attributes":{"id":"note"},"childNodes":[{"type":3,"id":5,"textContent":"typed by a person"}]}]}}}`
+	s := Summarize(chunkOf(t, snap, clickAt(2000, 2), clickAt(2100, 4)))
+	cl := markers(s, "click")
+	if cl[0].Name != `button.icon "Close cart"` || cl[1].Name != `textarea#note` {
+		t.Errorf("labels %q, %q", cl[0].Name, cl[1].Name)
+	}
+}

@@ -222,12 +222,21 @@ func (ix indexer) walk(tok int, parent int64, depth int, out []byte) []byte {
 	switch typ {
 	case 2: // element
 		n := node{tag: tagName(tp, tag)}
-		n.id, n.class = elementAttrs(ix.c, attrs)
+		var label []byte
+		n.id, n.class, label = ix.elementAttrs(attrs)
 		var own []byte
-		if n.tag != "script" && n.tag != "style" && n.tag != "noscript" && tp.Kind(kids) == jsontape.Array {
-			for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
-				own = ix.walk(k, id, depth+1, own)
+		switch n.tag {
+		case "script", "style", "noscript", "textarea", "select":
+			// code, or a form field's value: never a label
+		default:
+			if tp.Kind(kids) == jsontape.Array {
+				for k := kids + 1; k < tp.Next(kids); k = tp.Next(k) {
+					own = ix.walk(k, id, depth+1, own)
+				}
 			}
+		}
+		if len(own) == 0 && len(label) > 0 {
+			own = appendText(own, label) // an icon button's aria-label, an image's alt
 		}
 		n.text = string(own)
 		ix.x.put(ix.c, id, n)
@@ -298,13 +307,18 @@ func tagName(tp *jsontape.Tape, tok int) string {
 	return truncate(s, maxNodeText)
 }
 
-// elementAttrs reads an element's id and class.
-func elementAttrs(c *Chunk, attrs int) (id, class string) {
+// elementAttrs reads an element's id and class, and the text that names
+// it when it has none of its own (aria-label, else alt, else title; as
+// stored, masked when masking edited it).
+func (ix indexer) elementAttrs(attrs int) (id, class string, label []byte) {
+	c := ix.c
 	tp := &c.Tape
 	if tp.Kind(attrs) != jsontape.Object {
-		return "", ""
+		return "", "", nil
 	}
+	rank := 0
 	for k := attrs + 1; k < tp.Next(attrs); k = tp.Next(k + 1) {
+		r := 0
 		switch keyName(tp, k) {
 		case "id":
 			id, _ = c.Str(k + 1)
@@ -314,9 +328,20 @@ func elementAttrs(c *Chunk, attrs int) (id, class string) {
 			if len(class) > 512 {
 				class = class[:512]
 			}
+		case "aria-label":
+			r = 3
+		case "alt":
+			r = 2
+		case "title":
+			r = 1
+		}
+		if r > rank {
+			if t := ix.text(k + 1); len(t) > 0 {
+				label, rank = t, r
+			}
 		}
 	}
-	return id, class
+	return id, class, label
 }
 
 func splitClasses(s string) []string {
