@@ -1,17 +1,7 @@
 import React, { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { css } from '@emotion/css';
+import { css, cx } from '@emotion/css';
 import type { GrafanaTheme2, PanelProps, SelectableValue } from '@grafana/data';
-import {
-  Alert,
-  Button,
-  InlineSwitch,
-  LoadingPlaceholder,
-  RadioButtonGroup,
-  Select,
-  Tab,
-  TabsBar,
-  useStyles2,
-} from '@grafana/ui';
+import { Alert, Button, InlineSwitch, LoadingPlaceholder, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
 
 import {
   firstFieldValue,
@@ -416,29 +406,29 @@ export function ReplayPanel(props: Props) {
         </div>
         {showEvents && (
           <div className={styles.events} style={{ width: EVENTS_WIDTH }}>
-            <TabsBar className={styles.tabs}>
-              <Tab
-                label="Events"
-                counter={markers.length}
-                active={tab === 'events'}
-                onChangeTab={() => setTab('events')}
-                data-testid="replay-tab-events"
-              />
-              <Tab
-                label="Console"
-                counter={consoleEntries.length}
-                active={tab === 'console'}
-                onChangeTab={() => setTab('console')}
-                data-testid="replay-tab-console"
-              />
-              <Tab
-                label="Network"
-                counter={requests.length}
-                active={tab === 'network'}
-                onChangeTab={() => setTab('network')}
-                data-testid="replay-tab-network"
-              />
-            </TabsBar>
+            {/* a compact tab row: Grafana's TabsBar is sized for page-wide bars, three of its tabs with counters
+                do not fit the side column */}
+            <div className={styles.tabs} role="tablist" aria-label="Session lists">
+              {(
+                [
+                  ['events', 'Events', markers.length],
+                  ['console', 'Console', consoleEntries.length],
+                  ['network', 'Network', requests.length],
+                ] as Array<[SideTab, string, number]>
+              ).map(([id, label, count]) => (
+                <button
+                  key={id}
+                  type="button"
+                  role="tab"
+                  aria-selected={tab === id}
+                  className={cx(styles.tab, tab === id && styles.tabActive)}
+                  data-testid={`replay-tab-${id}`}
+                  onClick={() => setTab(id)}
+                >
+                  {label} <span className={styles.counter}>{count}</span>
+                </button>
+              ))}
+            </div>
             <div className={styles.tabBody}>
               {markersError ? (
                 <Alert title="Markers" severity="warning">
@@ -563,11 +553,26 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
   body: css({ display: 'flex', gap: theme.spacing(1), position: 'relative' }),
   // three tabs with counters in the narrow side column: Grafana's tab padding is for page-wide bars
-  tabs: css({
-    padding: theme.spacing(0, 0.5),
-    '& a, & button': { paddingLeft: theme.spacing(0.75), paddingRight: theme.spacing(0.75) },
+  tabs: css({ display: 'flex', height: 32, borderBottom: `1px solid ${theme.colors.border.weak}` }),
+  tab: css({
+    flex: 1,
+    background: 'none',
+    border: 'none',
+    borderBottom: '2px solid transparent',
+    color: theme.colors.text.secondary,
+    fontSize: theme.typography.bodySmall.fontSize,
+    cursor: 'pointer',
+    whiteSpace: 'nowrap',
+    '&:hover': { color: theme.colors.text.primary },
   }),
-  tabBody: css({ height: 'calc(100% - 42px)', overflow: 'auto' }),
+  tabActive: css({ color: theme.colors.text.primary, borderBottomColor: theme.colors.primary.main }),
+  counter: css({
+    padding: theme.spacing(0, 0.5),
+    borderRadius: theme.shape.radius.pill,
+    background: theme.colors.background.secondary,
+    color: theme.colors.text.secondary,
+  }),
+  tabBody: css({ height: 'calc(100% - 32px)', overflow: 'auto' }),
   link: css({
     display: 'flex',
     alignItems: 'center',
