@@ -74,6 +74,7 @@ func New(settings Settings) (*Datasource, error) {
 	mux.HandleFunc(QueryTypeStats, d.perQuery(d.queryStats))
 	mux.HandleFunc(QueryTypeMarkers, d.perQuery(d.queryMarkers))
 	mux.HandleFunc(QueryTypeTraceSession, d.perQuery(d.queryTraceSession))
+	mux.HandleFunc(QueryTypeSession, d.perQuery(d.querySession))
 	mux.HandleFunc("", d.unknownQueryType)
 	d.queries = mux
 	d.resources = httpadapter.New(d.routes())
@@ -97,7 +98,7 @@ func (d *Datasource) unknownQueryType(_ context.Context, req *backend.QueryDataR
 	resp := backend.NewQueryDataResponse()
 	for _, q := range req.Queries {
 		resp.Responses[q.RefID] = backend.DataResponse{
-			Error:       errors.New("unknown queryType \"" + q.QueryType + "\": use sessions, stats, markers or traceSession"),
+			Error:       errors.New("unknown queryType \"" + q.QueryType + "\": use sessions, stats, markers, traceSession or session"),
 			ErrorSource: backend.ErrorSourceDownstream,
 			Status:      backend.StatusBadRequest,
 		}

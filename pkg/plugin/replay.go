@@ -38,7 +38,9 @@ var errNoRecording = errors.New("no recording")
 // errNoTrack: the track asked for is not one of the session's.
 var errNoTrack = errors.New("no such track")
 
-// handleReplay streams GET sessions/<id>/replay?from=<ms>&track=<n> as NDJSON.
+// handleReplay streams GET sessions/<id>/replay?from=<ms>&track=<n> as NDJSON;
+// with after=<ms> (a live session's next chunks) only the chunks starting at
+// or after it, and the meta line even when there is none yet.
 func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 	sid := r.PathValue("id")
 	if sid == "" {
@@ -54,6 +56,15 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 		}
 		from = t
 	}
+	var after time.Time
+	if v := r.URL.Query().Get("after"); v != "" {
+		t, err := parseMs("after", v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		after = t
+	}
 	trackN := 0
 	if v := r.URL.Query().Get("track"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -64,7 +75,7 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 		trackN = n
 	}
 	s := newNDJSONStream(w)
-	err := d.streamReplay(r.Context(), sid, trackN, from, s)
+	err := d.streamReplay(r.Context(), sid, trackN, from, after, s)
 	switch {
 	case err == nil:
 		s.close()
@@ -85,8 +96,10 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 
 // streamReplay writes the meta line (listing the session's tracks), then
 // every chunk of track trackN from its last full snapshot at or before
-// `from` (all of the track's chunks when from is zero).
-func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, from time.Time, s *ndjsonStream) error {
+// `from` (all of the track's chunks when from is zero). A non-zero `after`
+// replaces that start: the chunks starting at or after it, for a panel
+// following a live session (it drops the chunks it already holds).
+func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, from, after time.Time, s *ndjsonStream) error {
 	summary, found, err := d.reader.Session(ctx, sid)
 	if err != nil {
 		return downstream(err)
@@ -103,27 +116,32 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, f
 		return errNoTrack
 	}
 	ids := planned[trackN].WindowIDs()
-	since, err := d.reader.ReplayStartIn(ctx, sid, ids, from)
-	if err != nil {
-		return downstream(err)
+	since := after
+	if after.IsZero() {
+		if since, err = d.reader.ReplayStartIn(ctx, sid, ids, from); err != nil {
+			return downstream(err)
+		}
 	}
 	sent := false
+	writeMeta := func(streamFrom time.Time) error {
+		sent = true
+		start, end := summary.Start, summary.End
+		if !found {
+			start, end = windows[0].Start, windows[0].End
+			for _, w := range windows {
+				start, end = minTime(start, w.Start), maxTime(end, w.End)
+			}
+		}
+		meta, err := json.Marshal(map[string]any{"type": "meta", "sessionId": sid, "start": start.UnixMilli(),
+			"end": end.UnixMilli(), "from": streamFrom.UnixMilli(), "track": trackN, "tracks": tracksMeta(planned)})
+		if err != nil {
+			return err
+		}
+		return s.line(meta)
+	}
 	err = d.reader.StreamChunksIn(ctx, sid, ids, since, func(c *store.Chunk) error {
 		if !sent {
-			sent = true
-			start, end := summary.Start, summary.End
-			if !found {
-				start, end = windows[0].Start, windows[0].End
-				for _, w := range windows {
-					start, end = minTime(start, w.Start), maxTime(end, w.End)
-				}
-			}
-			meta, err := json.Marshal(map[string]any{"type": "meta", "sessionId": sid, "start": start.UnixMilli(),
-				"end": end.UnixMilli(), "from": c.Start.UnixMilli(), "track": trackN, "tracks": tracksMeta(planned)})
-			if err != nil {
-				return err
-			}
-			if err := s.line(meta); err != nil {
+			if err := writeMeta(c.Start); err != nil {
 				return err
 			}
 		}
@@ -134,6 +152,12 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, f
 			return downstream(ctx.Err())
 		}
 		return downstream(err)
+	}
+	if !sent && !after.IsZero() {
+		// nothing new yet: the meta line alone tells the panel the session's end
+		if err := writeMeta(after); err != nil {
+			return downstream(err)
+		}
 	}
 	if !sent {
 		return errNoRecording

@@ -26,7 +26,8 @@ export const plugin = new PanelPlugin<ReplayOptions>(ReplayPanel).setNoPadding()
     .addTextInput({
       path: 'timeVariable',
       name: 'Replay time',
-      description: 'Variable holding the time to open at (unix ms or ISO); the URL parameter var-replay_time also works',
+      description:
+        'Variable holding the time to open at (unix ms or ISO); the URL parameter var-replay_time also works',
       defaultValue: DEFAULT_OPTIONS.timeVariable,
     })
     .addRadio({

@@ -274,6 +274,82 @@ func TestSessionFromBrowserToReplay(t *testing.T) {
 			t.Errorf("panel page errors at %s: %v", name, c.PageErrors)
 		}
 	}
+
+	// 8. The panel's lists say what happened (issue 17).
+	checkPlayerLists(t, root, grafana, drive, summary, out)
+}
+
+// checkPlayerLists opens the session in the built panel at the error and
+// checks what an SRE reads there: the click on "Pay" named by its text, the
+// failing POST /api/checkout with its status in the network panel linked to
+// its trace, the console error, and the dead click; and its details drawer.
+func checkPlayerLists(t *testing.T, root string, grafana *stack.Grafana, drive driveResult, summary store.SessionSummary, out string) {
+	t.Helper()
+	var got struct {
+		Events []struct {
+			Kind  string `json:"kind"`
+			Label string `json:"label"`
+		} `json:"events"`
+		Console []struct {
+			Level string `json:"level"`
+			Text  string `json:"text"`
+		} `json:"console"`
+		Network []struct {
+			Text   string `json:"text"`
+			Failed bool   `json:"failed"`
+			Status string `json:"status"`
+			Trace  string `json:"trace"`
+		} `json:"network"`
+		MarkerKinds []string `json:"markerKinds"`
+		Details     struct {
+			Device, OS, Browser, EntryURL string
+			Pages                         []string
+		} `json:"details"`
+		PageErrors []string `json:"pageErrors"`
+	}
+	runNode(t, root, &got, "tests/e2e/player.mjs", grafana.URL, drive.SessionID, out, fmt.Sprint(drive.ErrorTime))
+	t.Logf("panel lists: events %+v; console %+v; network %+v (screenshots %s/panel-*.png)", got.Events, got.Console, got.Network, out)
+	payClick, deadClick := false, false
+	for _, e := range got.Events {
+		payClick = payClick || (e.Kind == "click" || e.Kind == "rage_click") && strings.Contains(e.Label, `"Pay`)
+		deadClick = deadClick || e.Kind == "dead_click" && e.Label != "" && e.Label != "click"
+	}
+	if !payClick {
+		t.Errorf("no click named by the text of the Pay button among the events %+v", got.Events)
+	}
+	if !deadClick || !contains(got.MarkerKinds, "dead_click") {
+		t.Errorf("no named dead click among the events %+v / timeline markers %v", got.Events, got.MarkerKinds)
+	}
+	checkout := false
+	for _, r := range got.Network {
+		if strings.Contains(r.Text, "POST") && strings.Contains(r.Text, "/api/checkout") {
+			checkout = true
+			if !r.Failed || r.Status == "" || r.Status == "200" {
+				t.Errorf("the checkout request shows status %q (failed %v), want its error status", r.Status, r.Failed)
+			}
+			if !strings.Contains(r.Trace, drive.TraceID) {
+				t.Errorf("the checkout request links to %q, want the trace %s", r.Trace, drive.TraceID)
+			}
+		}
+	}
+	if !checkout {
+		t.Errorf("no POST /api/checkout in the network panel %+v", got.Network)
+	}
+	consoleError := false
+	for _, c := range got.Console {
+		consoleError = consoleError || c.Level == "error" && strings.TrimSpace(c.Text) != ""
+	}
+	if !consoleError {
+		t.Errorf("no console error in the console panel %+v", got.Console)
+	}
+	// the details drawer: the session's row through the data source's session query
+	if d := got.Details; d.OS != summary.OS || d.Browser != summary.Browser || d.Device != summary.Device ||
+		d.EntryURL != summary.EntryURL || strings.Join(d.Pages, " ") != strings.Join(summary.URLs, " ") {
+		t.Errorf("details drawer %+v, want the session's %s/%s/%s, entry %s, pages %v", d, summary.Device, summary.OS, summary.Browser, summary.EntryURL, summary.URLs)
+	}
+	if len(got.PageErrors) > 0 {
+		t.Errorf("panel page errors: %v", got.PageErrors)
+	}
 }
 
 func checkReplayStream(t *testing.T, grafana *stack.Grafana, drive driveResult, save string) {

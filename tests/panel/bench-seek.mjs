@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { loopbackOnly } from '../internal/loopback.mjs';
+
 import { loadRecording, repeatRecording } from './fixtures.mjs';
 import { sessionsFrom, startServer } from './server.mjs';
 
@@ -34,6 +36,7 @@ const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function panel() {
   const page = await browser.newPage({ viewport: { width: 1240, height: 800 } });
+  await loopbackOnly(page);
   const before = (await (await fetch(`${srv.url}/__log`)).json()).length;
   await page.goto(`${srv.url}/?session=long30&replay_time=${target}&skip=0&w=1220&h=780`);
   await page.waitForFunction(
@@ -41,16 +44,29 @@ async function panel() {
       const el = document.querySelector('[data-testid=replay-current-time]');
       const frame = document.querySelector('[data-testid=replay-frame] iframe');
       const body = frame && frame.contentDocument && frame.contentDocument.body;
-      return el && Math.abs(Number(el.getAttribute('data-ms')) - want) < 1500 && body && body.innerText.trim().length > 0;
+      return (
+        el && Math.abs(Number(el.getAttribute('data-ms')) - want) < 1500 && body && body.innerText.trim().length > 0
+      );
     },
     target,
     { polling: 20, timeout: 60_000 }
   );
   const ms = await page.evaluate(() => performance.now());
+  // where the time went: the bundle (navigation to the panel's mount), then the panel's own marks (timing.ts)
+  const marks = await page.evaluate(() => {
+    const first = {};
+    for (const m of performance.getEntriesByType('mark')) {
+      if (m.name.startsWith('sessionreplay:') && !(m.name in first)) {
+        first[m.name.slice('sessionreplay:'.length)] = m.startTime;
+      }
+    }
+    const replay = performance.getEntriesByType('resource').find((r) => r.name.includes('/replay'));
+    return { ...first, responseStart: replay?.responseStart, responseEnd: replay?.responseEnd };
+  });
   const log = (await (await fetch(`${srv.url}/__log`)).json()).slice(before);
   const bytes = log.flatMap((e) => e.sent).reduce((a, c) => a + c.bytes, 0);
   await page.close();
-  return { ms, bytes };
+  return { ms, bytes, marks };
 }
 
 async function whole() {
@@ -69,11 +85,49 @@ try {
     p.push(await panel());
     w.push(await whole());
   }
-  const pm = median(p.map((x) => x.ms));
-  const wm = median(w.map((x) => x.ms));
+  // where the time goes, from the panel's performance marks (src/panel/replay/timing.ts), medians in ms:
+  // bundle = navigation -> mount (loading and evaluating the JS), then the panel's own part: mount -> request
+  // (first commit), request -> meta (server), first chunk -> replayer (rebuild and fast-forward to minute 25), and
+  // the frame on screen (the panel's clock showing minute 25 with the page's text laid out)
+  const parts = (runs) => {
+    const med = (k) => median(runs.map((r) => r.marks[k]).filter((x) => Number.isFinite(x)));
+    const shown = median(runs.map((r) => r.ms));
+    return {
+      bundle: med('mount'),
+      request: med('request') - med('mount'),
+      response: med('meta') - med('request'),
+      data: med('first-frame') - med('meta'),
+      rebuild: med('first-frame') - med('first-chunk'),
+      panel: med('first-frame') - med('mount'),
+      panelShown: shown - med('mount'),
+      total: shown,
+    };
+  };
+  const pp = parts(p);
+  const wp = parts(w);
+  for (const [name, x] of [
+    ['from the nearest full snapshot', pp],
+    ['from the session start', wp],
+  ]) {
+    console.error(
+      `# ${name}: bundle ${x.bundle.toFixed(0)} ms | panel: mount->request ${x.request.toFixed(0)}, request->meta ${x.response.toFixed(0)}, ` +
+        `meta->first frame ${x.data.toFixed(0)} (first chunk -> first frame: rest of the data, rebuild, fast-forward ${x.rebuild.toFixed(0)}), ` +
+        `mount->first frame ${x.panel.toFixed(0)}, mount->shown ${x.panelShown.toFixed(0)} | total ${x.total.toFixed(0)}`
+    );
+  }
   const pb = p[0].bytes;
   const wb = w[0].bytes;
-  console.log(`| replay in Chromium: first frame at minute 25 of a ${((s.end - s.start) / 60000).toFixed(1)}-minute session (${s.chunks.length} chunks) | panel (streams from the nearest full snapshot): ${(pb / 1e6).toFixed(2)} MB, ${pm.toFixed(0)} ms | the same panel served from the session's start: ${(wb / 1e6).toFixed(2)} MB, ${wm.toFixed(0)} ms | read little, open fast | ${(wb / pb).toFixed(0)}x fewer bytes, ${(wm / pm).toFixed(1)}x faster (median of ${ROUNDS}) |`);
+  const fig = (b, x) =>
+    `${(b / 1e6).toFixed(2)} MB; panel part (mount to first frame) ${x.panel.toFixed(0)} ms; total (navigation to the frame shown) ${x.total.toFixed(0)} ms`;
+  console.log(
+    `| replay in Chromium: first frame at minute 25 of a ${((s.end - s.start) / 60000).toFixed(1)}-minute session (${s.chunks.length} chunks) ` +
+      `| panel streaming from the nearest full snapshot: ${fig(pb, pp)} | the same panel served from the session's start: ${fig(wb, wp)} ` +
+      `| panel part < 1 s, read little | panel part ${pp.panel < 1000 ? 'under' : 'OVER'} 1 s; ${(wb / pb).toFixed(0)}x fewer bytes, ` +
+      `${(wp.panel / pp.panel).toFixed(1)}x faster panel part, ${(wp.total / pp.total).toFixed(1)}x faster total (median of ${ROUNDS}); ` +
+      `where the time goes: bundle ${pp.bundle.toFixed(0)} ms before mount, then mount->request ${pp.request.toFixed(0)}, ` +
+      `request->first line ${pp.response.toFixed(0)}, first line->first frame ${pp.data.toFixed(0)} (from the start: ${wp.data.toFixed(0)}, ` +
+      `reading and fast-forwarding 25 minutes) |`
+  );
 } finally {
   await browser.close();
   await srv.close();

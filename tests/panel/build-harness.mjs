@@ -21,7 +21,14 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
-  loader: { '.svg': 'dataurl', '.png': 'dataurl', '.woff': 'empty', '.woff2': 'empty', '.ttf': 'empty', '.eot': 'empty' },
+  loader: {
+    '.svg': 'dataurl',
+    '.png': 'dataurl',
+    '.woff': 'empty',
+    '.woff2': 'empty',
+    '.ttf': 'empty',
+    '.eot': 'empty',
+  },
   jsx: 'automatic',
 });
 console.log(`harness bundled in ${Date.now() - t0} ms -> ${outdir}`);

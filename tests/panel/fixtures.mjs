@@ -22,7 +22,15 @@ export function chunkEvents(events, seconds, windowId = 'w1') {
     const startsSnapshot = e.type === 4 && events[i + 1]?.type === 2;
     const isFull = e.type === 2 && !(events[i - 1]?.type === 4);
     if (!cur || startsSnapshot || isFull || e.timestamp - cur.start >= seconds * 1000) {
-      cur = { type: 'chunk', windowId, seq: chunks.length, start: e.timestamp, end: e.timestamp, fullSnapshot: false, events: [] };
+      cur = {
+        type: 'chunk',
+        windowId,
+        seq: chunks.length,
+        start: e.timestamp,
+        end: e.timestamp,
+        fullSnapshot: false,
+        events: [],
+      };
       chunks.push(cur);
     }
     cur.events.push(e);
@@ -54,16 +62,40 @@ export function markersOf(events, { maxClicks = 20 } = {}) {
   const m = [];
   for (const e of events) {
     if (e.type === 4) {
-      m.push({ time: e.timestamp, kind: 'navigation', name: e.data.href, url: e.data.href, detail: '', trace_id: '', span_id: '' });
+      m.push({
+        time: e.timestamp,
+        kind: 'navigation',
+        name: e.data.href,
+        url: e.data.href,
+        detail: '',
+        trace_id: '',
+        span_id: '',
+      });
     }
   }
   const clicks = events.filter((e) => e.type === 3 && e.data?.source === 2 && e.data?.type === 2).slice(0, maxClicks);
   for (const e of clicks) {
-    m.push({ time: e.timestamp, kind: 'click', name: `click #${e.data.id}`, url: '', detail: '', trace_id: '', span_id: '' });
+    m.push({
+      time: e.timestamp,
+      kind: 'click',
+      name: `click #${e.data.id}`,
+      url: '',
+      detail: '',
+      trace_id: '',
+      span_id: '',
+    });
   }
   const t1 = Math.round(start + (end - start) * 0.35);
   const t2 = Math.round(start + (end - start) * 0.55);
-  m.push({ time: t1, kind: 'error', name: 'TypeError: x is undefined', url: '', detail: 'at app.js:1:1', trace_id: '', span_id: '' });
+  m.push({
+    time: t1,
+    kind: 'error',
+    name: 'TypeError: x is undefined',
+    url: '',
+    detail: 'at app.js:1:1',
+    trace_id: '',
+    span_id: '',
+  });
   m.push({
     time: t2,
     kind: 'request',

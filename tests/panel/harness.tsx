@@ -49,7 +49,8 @@ setDataSourceSrv({
 } as unknown as DataSourceSrv);
 
 const vars: Record<string, string | undefined> = {
-  session: params.get('session') ?? undefined,
+  // `var-session` too: what the panel's "copy link at this moment" sets, as on a Grafana dashboard URL
+  session: params.get('session') ?? params.get('var-session') ?? undefined,
   trace_id: params.get('trace_id') ?? undefined,
   replay_time: params.get('replay_time') ?? undefined,
 };

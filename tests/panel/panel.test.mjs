@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { loopbackOnly } from '../internal/loopback.mjs';
+
 import { compare, grid, variance } from './imagediff.mjs';
 import { startServer } from './server.mjs';
 
@@ -33,6 +35,7 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
 
   async function openPanel(query) {
     const page = await browser.newPage({ viewport: { width: 1040, height: 620 } });
+    await loopbackOnly(page);
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${srv.url}/?${query}`);
@@ -45,7 +48,10 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
   }
 
   const currentMs = (page) =>
-    page.locator('[data-testid=replay-current-time]').getAttribute('data-ms').then((v) => Number(v));
+    page
+      .locator('[data-testid=replay-current-time]')
+      .getAttribute('data-ms')
+      .then((v) => Number(v));
 
   test('first frame renders the recorded page (compared with rrweb Replayer rebuilding it directly)', async () => {
     const { page, errors } = await openPanel('session=demoit');
@@ -53,6 +59,8 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
 
     const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+
+    await loopbackOnly(ref);
     await ref.goto(`${srv.url}/reference.html?session=demoit`);
     await ref.waitForFunction(() => window.__ready === true);
     await ref.locator('iframe').waitFor();
@@ -88,7 +96,10 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     const d1 = t1 - t0;
     assert.ok(d1 > 900 && d1 < 2500, `1x advanced ${d1} ms in 1.5 s`);
 
-    await page.getByRole('radio', { name: 'Speed 4x' }).click({ force: true }).catch(() => page.getByText('4x', { exact: true }).click());
+    await page
+      .getByRole('radio', { name: 'Speed 4x' })
+      .click({ force: true })
+      .catch(() => page.getByText('4x', { exact: true }).click());
     await page.waitForTimeout(200);
     const t2 = await currentMs(page);
     await page.waitForTimeout(1500);
@@ -121,7 +132,10 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     const box = await page.locator('[data-testid=replay-timeline]').boundingBox();
     await page.mouse.click(box.x + box.width * 0.8, box.y + 2);
     await page.waitForFunction(
-      (n) => fetch('/__log').then((r) => r.json()).then((l) => l.filter((e) => e.session === 'long').length > n),
+      (n) =>
+        fetch('/__log')
+          .then((r) => r.json())
+          .then((l) => l.filter((e) => e.session === 'long').length > n),
       srv.log.filter((e) => e.session === 'long').length
     );
     const req = srv.log.filter((e) => e.session === 'long').at(-1);
@@ -134,12 +148,18 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     assert.ok(req.sent.length > 0);
     assert.equal(req.sent[0].seq, nearest.seq, 'stream starts at the nearest full snapshot before from');
     assert.ok(req.sent[0].fullSnapshot);
-    assert.ok(req.sent.every((c) => c.seq >= nearest.seq), 'no chunk before that snapshot');
+    assert.ok(
+      req.sent.every((c) => c.seq >= nearest.seq),
+      'no chunk before that snapshot'
+    );
     console.log(
       `# long session: ${s.chunks.length} chunks, ${snapshots.length} full snapshots; first request read ${readFirst} ms of recording; ` +
         `seek from=${req.from - s.start} ms -> chunks ${req.sent.map((c) => c.seq).join(',')} (snapshot chunk ${nearest.seq})`
     );
-    assert.ok(readFirst > 0 && readFirst < (s.end - s.start) / 3, `first request read ${readFirst} ms of ${s.end - s.start}`);
+    assert.ok(
+      readFirst > 0 && readFirst < (s.end - s.start) / 3,
+      `first request read ${readFirst} ms of ${s.end - s.start}`
+    );
 
     await page.waitForFunction((t) => {
       const v = Number(document.querySelector('[data-testid=replay-current-time]')?.getAttribute('data-ms'));
@@ -153,6 +173,7 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
   async function matchesReference(page, session, label) {
     const panelShot = await page.locator('[data-testid=replay-frame] iframe').screenshot();
     const ref = await browser.newPage({ viewport: { width: 1300, height: 800 } });
+    await loopbackOnly(ref);
     await ref.goto(`${srv.url}/reference.html?session=${session}`);
     await ref.waitForFunction(() => window.__ready === true);
     await ref.locator('iframe').waitFor();
@@ -167,7 +188,10 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
         `cells off by >40: ${(badCells * 100).toFixed(1)}% (threshold: mean < 12, cells < 5%)`
     );
     assert.ok(variance(a) > 100, `${label}: the replay frame is not blank`);
-    assert.ok(Math.abs(a.width / a.height - b.width / b.height) < 0.03, `${label}: recorded viewport aspect ratio kept`);
+    assert.ok(
+      Math.abs(a.width / a.height - b.width / b.height) < 0.03,
+      `${label}: recorded viewport aspect ratio kept`
+    );
     assert.ok(meanDiff < 12 && badCells < 0.05, `${label}: mean diff ${meanDiff}, bad cells ${badCells}`);
   }
 
@@ -180,29 +204,42 @@ describe('replay panel in Chromium', { timeout: 110_000 }, () => {
     assert.equal(replayRequests('twodocs').length, before + 1);
     assert.equal(first.track, 0);
     await page.waitForTimeout(1000);
-    assert.ok(first.sent.length > 0 && first.sent.every((c) => c.windowId === 'top'), 'track 0 holds the top page only');
+    assert.ok(
+      first.sent.length > 0 && first.sent.every((c) => c.windowId === 'top'),
+      'track 0 holds the top page only'
+    );
     await page.locator('[data-testid=replay-tracks]').waitFor();
     assert.match(await page.locator('[data-testid=replay-url]').textContent(), /demoit\.app/);
     await matchesReference(page, 'demoit', 'track Page');
 
     await page.getByRole('radio', { name: 'Track Frame 1' }).click();
     await page.waitForFunction(
-      (n) => fetch('/__log').then((r) => r.json()).then((l) => l.filter((e) => e.session === 'twodocs').length > n),
+      (n) =>
+        fetch('/__log')
+          .then((r) => r.json())
+          .then((l) => l.filter((e) => e.session === 'twodocs').length > n),
       before + 1
     );
     const second = replayRequests('twodocs').at(-1);
     assert.equal(second.track, 1);
-    await page.waitForFunction(() => /csb\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /csb\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? '')
+    );
     await page.waitForFunction(() => {
       const el = document.querySelector('[data-testid=replay-viewport]');
       return el && /632×397/.test(el.textContent ?? '');
     });
     await page.waitForTimeout(1000);
-    assert.ok(second.sent.length > 0 && second.sent.every((c) => c.windowId === 'frame'), 'track 1 holds the frame only');
+    assert.ok(
+      second.sent.length > 0 && second.sent.every((c) => c.windowId === 'frame'),
+      'track 1 holds the frame only'
+    );
     await matchesReference(page, 'framedoc', 'track Frame 1');
 
     await page.getByRole('radio', { name: 'Track Page' }).click();
-    await page.waitForFunction(() => /demoit\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /demoit\.app/.test(document.querySelector('[data-testid=replay-url]')?.textContent ?? '')
+    );
     assert.equal(replayRequests('twodocs').at(-1).track, 0);
     console.log(
       `# two documents: track 0 ${first.sent.length} chunks (windows ${[...new Set(first.sent.map((c) => c.windowId))]}), ` +

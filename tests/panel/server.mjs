@@ -38,6 +38,18 @@ export function buildSessions() {
       ],
     },
   };
+  // the same recording with what the receiver stores once the ingest side names things: clicks by their target,
+  // a dead click, console messages, requests from client spans (one failing) linked to their traces
+  sessions.signals = { events: demo, chunks: chunkEvents(demo, 5), markers: signalMarkers(demo) };
+  // a session still being recorded: shifted so that a quarter of it lies in the past when the server starts; a chunk
+  // is served once its recorded end has passed on the wall clock, as chunks land in ClickHouse
+  const liveShift = Date.now() - (demo[0].timestamp + (demo.at(-1).timestamp - demo[0].timestamp) / 4);
+  const liveEvents = demo.map((e) => ({ ...e, timestamp: e.timestamp + liveShift }));
+  // the same recording with 30 s of nobody doing anything in the middle (an inactive stretch on the timeline)
+  const mid = demo[Math.floor(demo.length / 2)].timestamp;
+  const idle = demo.map((e) => (e.timestamp > mid ? { ...e, timestamp: e.timestamp + 30_000 } : e));
+  sessions.idle = { events: idle, chunks: chunkEvents(idle, 5), markers: [] };
+  sessions.live = { events: liveEvents, chunks: chunkEvents(liveEvents, 5), markers: [], live: true };
   for (const [id, s] of Object.entries(sessions)) {
     s.id = id;
     s.start = Math.min(s.events[0].timestamp, ...(s.tracks ?? []).map((t) => t.chunks[0].start));
@@ -138,7 +150,9 @@ export async function startServer({ bundleDir, chunkDelayMs = 15, extraSessions 
       if (replay) {
         const s = sessions[decodeURIComponent(replay[2])];
         if (!s) {
-          res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'session not found' }));
+          res
+            .writeHead(404, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ message: 'session not found' }));
           return;
         }
         const fromParam = url.searchParams.get('from');
@@ -146,24 +160,39 @@ export async function startServer({ bundleDir, chunkDelayMs = 15, extraSessions 
         const track = Number(url.searchParams.get('track') ?? 0);
         const chunks = s.tracks ? s.tracks[track]?.chunks : track === 0 ? s.chunks : undefined;
         if (!chunks) {
-          res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `no track ${track}` }));
+          res
+            .writeHead(404, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ error: `no track ${track}` }));
           return;
         }
-        const first = startChunk(chunks, from);
-        const entry = { session: s.id, from: from ?? null, track, sent: [] };
+        const afterParam = url.searchParams.get('after');
+        const after = afterParam === null ? undefined : Number(afterParam);
+        // a live session serves the chunks that have landed; `after`: those starting at or after it (no snapshot)
+        const landed = s.live ? chunks.filter((c) => c.end <= Date.now()) : chunks;
+        const first = after !== undefined ? landed.findIndex((c) => c.start >= after) : startChunk(landed, from);
+        const entry = { session: s.id, from: from ?? null, after: after ?? null, track, sent: [] };
         log.push(entry);
         res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-        const meta = { type: 'meta', sessionId: s.id, start: s.start, end: s.end, from: chunks[first].start };
+        const end = s.live ? (landed.at(-1)?.end ?? s.start) : s.end;
+        const streamFrom = first >= 0 ? landed[first].start : after;
+        const meta = { type: 'meta', sessionId: s.id, start: s.start, end, from: streamFrom };
         if (s.tracks) {
           Object.assign(meta, { track, tracks: tracksMeta(s) });
         }
         res.write(JSON.stringify(meta) + '\n');
         let closed = false;
         req.on('close', () => (closed = true));
-        for (let i = first; i < chunks.length && !closed; i++) {
-          const c = chunks[i];
+        for (let i = Math.max(first, 0); first >= 0 && i < landed.length && !closed; i++) {
+          const c = landed[i];
           const line = JSON.stringify(c) + '\n';
-          entry.sent.push({ windowId: c.windowId, seq: c.seq, start: c.start, end: c.end, fullSnapshot: c.fullSnapshot, bytes: Buffer.byteLength(line) });
+          entry.sent.push({
+            windowId: c.windowId,
+            seq: c.seq,
+            start: c.start,
+            end: c.end,
+            fullSnapshot: c.fullSnapshot,
+            bytes: Buffer.byteLength(line),
+          });
           // wait for the socket to drain: the client reads progressively, so does the server
           if (!res.write(line)) {
             await new Promise((r) => res.once('drain', r));
@@ -209,7 +238,95 @@ export async function startServer({ bundleDir, chunkDelayMs = 15, extraSessions 
   };
 }
 
+/** Markers as the receiver stores them for the ingest side of issue 17 (pkg/store/model.go kinds). */
+function signalMarkers(events) {
+  const start = events[0].timestamp;
+  const end = events[events.length - 1].timestamp;
+  const at = (f) => Math.round(start + (end - start) * f);
+  const m = [
+    {
+      time: at(0.1),
+      kind: 'click',
+      name: 'button#pay.btn "Pay"',
+      detail: JSON.stringify({
+        id: 12,
+        x: 40,
+        y: 30,
+        target: { tag: 'button', id: 'pay', classes: ['btn'], text: 'Pay' },
+      }),
+    },
+    {
+      time: at(0.12),
+      kind: 'request',
+      name: 'HTTP POST',
+      url: 'http://127.0.0.1:8080/api/checkout',
+      detail: '{"method":"POST","status":"502","duration_ms":131}',
+      trace_id: '5b8efff798038103d269b633813fc60c',
+      span_id: 'eee19b7ec3c1b174',
+    },
+    {
+      time: at(0.13),
+      kind: 'console',
+      name: 'error',
+      detail: '{"level":"error","message":"checkout failed: 502 Bad Gateway"}',
+    },
+    { time: at(0.14), kind: 'error', name: 'Error', detail: 'checkout failed: 502\n    at pay (shop.js:10:5)' },
+    {
+      time: at(0.3),
+      kind: 'dead_click',
+      name: 'span.badge "Free shipping"',
+      detail: JSON.stringify({
+        id: 30,
+        x: 5,
+        y: 6,
+        target: { tag: 'span', id: '', classes: ['badge'], text: 'Free shipping' },
+      }),
+    },
+    {
+      time: at(0.35),
+      kind: 'console',
+      name: 'warn',
+      detail: '{"level":"warn","message":"card ****** is about to expire"}',
+    },
+    {
+      time: at(0.5),
+      kind: 'request',
+      name: 'HTTP GET',
+      url: 'http://127.0.0.1:8080/api/items?page=2',
+      detail: '{"method":"GET","status":"200","duration_ms":12}',
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      span_id: 'b7ad6b7169203331',
+    },
+    { time: at(0.6), kind: 'error', name: 'TypeError', detail: 'x is undefined' },
+  ];
+  for (const e of events) {
+    if (e.type === 4) {
+      m.push({ time: e.timestamp, kind: 'navigation', name: 'navigation', url: e.data.href });
+    }
+  }
+  return m
+    .map((x) => ({ url: '', detail: '', trace_id: '', span_id: '', ...x, offset_ms: x.time - start }))
+    .sort((a, b) => a.time - b.time);
+}
+
 function queryFrame(sessions, q) {
+  if (q.queryType === 'session') {
+    const s = sessions[q.sessionId];
+    const row = (v) => (s ? [v] : []);
+    const urls = s ? [...new Set(s.events.filter((e) => e.type === 4).map((e) => e.data.href))] : [];
+    return frameJSON('session', {
+      session_id: { type: 'string', values: row(q.sessionId) },
+      start: { type: 'time', values: row(s?.start) },
+      end: { type: 'time', values: row(s?.end) },
+      user_id: { type: 'string', values: row('alice@example.com') },
+      device: { type: 'string', values: row('desktop') },
+      os: { type: 'string', values: row('Linux') },
+      browser: { type: 'string', values: row('Chromium') },
+      country: { type: 'string', values: row('FR') },
+      entry_url: { type: 'string', values: row(urls[0] ?? '') },
+      urls: { type: 'string', values: row(urls.join('\n')) },
+    });
+  }
   if (q.queryType === 'markers') {
     const m = sessions[q.sessionId]?.markers ?? [];
     const col = (k, type) => ({ type, values: m.map((x) => x[k]) });

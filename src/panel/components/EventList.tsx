@@ -3,6 +3,7 @@ import { css, cx } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Icon, useStyles2, useTheme2 } from '@grafana/ui';
 
+import { describeMarker } from '../replay/describe';
 import { formatOffset, markerColor, traceExploreUrl } from '../replay/markers';
 import type { Marker } from '../replay/types';
 
@@ -15,7 +16,8 @@ interface Props {
   onSeek: (ts: number) => void;
 }
 
-/** Events and errors of the session; the row being played is highlighted; trace ids link to Explore. */
+/** Events and errors of the session, each saying what it was (the click's target, the page's URL, the error's
+ * message, the request's status); the row being played is highlighted; trace ids link to Explore. */
 export function EventList({ start, current, markers, tracesUid, range, onSeek }: Props) {
   const styles = useStyles2(getStyles);
   const theme = useTheme2();
@@ -32,35 +34,45 @@ export function EventList({ start, current, markers, tracesUid, range, onSeek }:
   }
   return (
     <ul className={styles.list} data-testid="replay-events" aria-label="Session events">
-      {markers.map((m, i) => (
-        <li key={i} className={cx(styles.row, i === active && styles.active)}>
-          <button type="button" className={styles.seek} onClick={() => onSeek(m.time)} data-testid="replay-event">
-            <span className={styles.time}>{formatOffset(m.time - start)}</span>
-            <span className={styles.kind} style={{ color: markerColor(m.kind, theme) }}>
-              {m.kind}
-            </span>
-            <span className={styles.name} title={m.detail || m.name}>
-              {m.name || m.url}
-            </span>
-          </button>
-          {m.traceId && tracesUid && (
-            <a
-              className={styles.link}
-              href={traceExploreUrl(tracesUid, m.traceId, range)}
-              title={`Open trace ${m.traceId}`}
-              data-testid="replay-trace-link"
-            >
-              <Icon name="link" size="sm" /> trace
-            </a>
-          )}
-        </li>
-      ))}
+      {markers.map((m, i) => {
+        const text = describeMarker(m);
+        return (
+          <li key={i} className={cx(styles.row, i === active && styles.active)} data-kind={m.kind}>
+            <button type="button" className={styles.seek} onClick={() => onSeek(m.time)} data-testid="replay-event">
+              <span className={styles.time}>{formatOffset(m.time - start)}</span>
+              <span className={styles.kind} style={{ color: markerColor(m.kind, theme) }}>
+                {m.kind}
+              </span>
+              <span className={styles.name} title={text.title} data-testid="replay-event-label">
+                {text.label}
+              </span>
+            </button>
+            {m.traceId && tracesUid && (
+              <a
+                className={styles.link}
+                href={traceExploreUrl(tracesUid, m.traceId, range)}
+                title={`Open trace ${m.traceId}`}
+                data-testid="replay-trace-link"
+              >
+                <Icon name="link" size="sm" /> trace
+              </a>
+            )}
+          </li>
+        );
+      })}
     </ul>
   );
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  list: css({ listStyle: 'none', margin: 0, padding: 0, overflowY: 'auto', height: '100%', fontSize: theme.typography.bodySmall.fontSize }),
+  list: css({
+    listStyle: 'none',
+    margin: 0,
+    padding: 0,
+    overflowY: 'auto',
+    height: '100%',
+    fontSize: theme.typography.bodySmall.fontSize,
+  }),
   row: css({
     display: 'flex',
     alignItems: 'center',

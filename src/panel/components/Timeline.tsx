@@ -3,7 +3,9 @@ import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 
+import { describeMarker } from '../replay/describe';
 import { formatOffset, markerColor } from '../replay/markers';
+import type { Stretch } from '../replay/navigation';
 import type { Marker } from '../replay/types';
 
 interface Props {
@@ -13,11 +15,14 @@ interface Props {
   loadedFrom?: number;
   loadedUntil?: number;
   markers: Marker[];
+  /** Stretches without user activity, shaded. */
+  inactive?: Stretch[];
   onSeek: (ts: number) => void;
 }
 
-/** Session timeline: progress, loaded range, and markers (errors red, clicks, navigations, requests) that seek. */
-export function Timeline({ start, end, current, loadedFrom, loadedUntil, markers, onSeek }: Props) {
+/** Session timeline: progress, loaded range, inactive stretches (hatched), and markers (errors red, clicks,
+ * navigations, requests) that seek. */
+export function Timeline({ start, end, current, loadedFrom, loadedUntil, markers, inactive = [], onSeek }: Props) {
   const styles = useStyles2(getStyles);
   const theme = useTheme2();
   const span = Math.max(1, end - start);
@@ -50,6 +55,17 @@ export function Timeline({ start, end, current, loadedFrom, loadedUntil, markers
             style={{ left: pct(loadedFrom), width: `calc(${pct(loadedUntil)} - ${pct(loadedFrom)})` }}
           />
         )}
+        {inactive.map((r, i) => (
+          <div
+            key={`i${i}`}
+            className={styles.inactive}
+            data-testid="replay-inactive"
+            data-from={r.from}
+            data-to={r.to}
+            title={`inactive ${formatOffset(r.from - start)}–${formatOffset(r.to - start)}`}
+            style={{ left: pct(r.from), width: `calc(${pct(r.to)} - ${pct(r.from)})` }}
+          />
+        ))}
         {current !== undefined && <div className={styles.progress} style={{ width: pct(current) }} />}
         {markers.map((m, i) => (
           <button
@@ -59,8 +75,8 @@ export function Timeline({ start, end, current, loadedFrom, loadedUntil, markers
             data-testid="replay-marker"
             data-kind={m.kind}
             data-time={m.time}
-            title={`${formatOffset(m.time - start)} ${m.kind}: ${m.name}`}
-            aria-label={`${m.kind} ${m.name} at ${formatOffset(m.time - start)}`}
+            title={`${formatOffset(m.time - start)} ${m.kind}: ${describeMarker(m).label}`}
+            aria-label={`${m.kind} ${describeMarker(m).label} at ${formatOffset(m.time - start)}`}
             style={{ left: pct(m.time), background: markerColor(m.kind, theme) }}
             onClick={(e) => {
               e.stopPropagation();
@@ -84,6 +100,13 @@ const getStyles = (theme: GrafanaTheme2) => ({
     cursor: 'pointer',
   }),
   loaded: css({ position: 'absolute', top: 0, bottom: 0, background: theme.colors.action.hover }),
+  inactive: css({
+    position: 'absolute',
+    top: 0,
+    bottom: 0,
+    pointerEvents: 'none',
+    background: `repeating-linear-gradient(135deg, ${theme.colors.border.medium} 0 3px, transparent 3px 7px)`,
+  }),
   progress: css({
     position: 'absolute',
     top: 0,

@@ -106,7 +106,9 @@ describe('ReplayLoader', () => {
     const l = new ReplayLoader({
       url: '/x',
       fetchImpl: ((_u: string, init: RequestInit) =>
-        new Promise((_r, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch,
+        new Promise((_r, reject) =>
+          init.signal?.addEventListener('abort', () => reject(new Error('aborted')))
+        )) as unknown as typeof fetch,
       handlers: { onMeta: () => {}, onChunk: () => {}, onDone: () => {}, onError },
     });
     const p = l.start();

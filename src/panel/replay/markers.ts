@@ -57,7 +57,13 @@ export function framesToMarkers(frames: DataFrame[]): Marker[] {
 }
 
 /** Marker colour per kind: errors red, clicks blue, navigations green, requests purple. */
-export function markerColor(kind: string, theme: { colors: { error: { main: string }; text: { secondary: string } }; visualization: { getColorByName(n: string): string } }): string {
+export function markerColor(
+  kind: string,
+  theme: {
+    colors: { error: { main: string }; text: { secondary: string } };
+    visualization: { getColorByName(n: string): string };
+  }
+): string {
   switch (kind) {
     case 'error':
       return theme.colors.error.main;
@@ -70,6 +76,10 @@ export function markerColor(kind: string, theme: { colors: { error: { main: stri
       return theme.visualization.getColorByName('purple');
     case 'input':
       return theme.visualization.getColorByName('yellow');
+    case 'dead_click':
+      return theme.visualization.getColorByName('dark-orange');
+    case 'console':
+      return theme.visualization.getColorByName('semi-dark-yellow');
     default:
       return theme.colors.text.secondary;
   }

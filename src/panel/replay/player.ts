@@ -1,9 +1,15 @@
 import { Replayer } from 'rrweb';
 
+import { mark } from './timing';
 import type { RrwebEvent } from './types';
 
 const EVENT_FULL_SNAPSHOT = 2;
+const EVENT_INCREMENTAL = 3;
 const EVENT_META = 4;
+// rrweb's incremental sources that are the user's doing: mouse move, mouse interaction, scroll, viewport resize,
+// input (what rrweb's own skipInactive counts as activity)
+const USER_SOURCE_MIN = 1;
+const USER_SOURCE_MAX = 5;
 
 export interface PlayerCallbacks {
   onReady?(): void;
@@ -29,11 +35,14 @@ export class ReplayPlayer {
   private replayer?: Replayer;
   private pending: RrwebEvent[] = [];
   private pages: PageMeta[] = [];
+  /** Times of the user's interactions, for the inactive stretches of the timeline. */
+  private activity: number[] = [];
   private speed = 1;
   private skipInactive = true;
   private playing = false;
   private lastTs = -Infinity;
   private startAt?: number;
+  private ended = false;
   /** While paused: the absolute time the frame must show. Events that arrive later and fall at or before it are
    * applied by pausing there again (a paused Replayer does not apply events added after the pause). */
   private holdAt?: number;
@@ -57,6 +66,10 @@ export class ReplayPlayer {
     return this.replayer?.getMetaData().startTime;
   }
 
+  get activityTimes(): number[] {
+    return this.activity;
+  }
+
   get lastEventTime(): number {
     return this.lastTs;
   }
@@ -75,9 +88,16 @@ export class ReplayPlayer {
         const d = (e.data ?? {}) as { href?: string; width?: number; height?: number };
         this.pages.push({ timestamp: e.timestamp, href: d.href ?? '', width: d.width ?? 0, height: d.height ?? 0 });
       }
+      if (e.type === EVENT_INCREMENTAL) {
+        const source = (e.data as { source?: number } | undefined)?.source ?? 0;
+        if (source >= USER_SOURCE_MIN && source <= USER_SOURCE_MAX) {
+          this.activity.push(e.timestamp);
+        }
+      }
       this.lastTs = Math.max(this.lastTs, e.timestamp);
     }
     this.pages.sort((a, b) => a.timestamp - b.timestamp);
+    this.activity.sort((a, b) => a - b);
 
     if (this.replayer) {
       for (const e of events) {
@@ -91,20 +111,45 @@ export class ReplayPlayer {
         setTimeout(() => {
           if (this.replayer === replayer && !this.playing && this.holdAt === hold) {
             replayer.pause(Math.max(0, hold - replayer.getMetaData().startTime));
+            this.markFrame(hold);
           }
         }, 0);
       }
       return;
     }
     this.pending.push(...events);
+    // wait for the recording up to the wanted moment: one rebuild there, instead of a rebuild and fast-forward
+    // per chunk on the way (the stream starting at an older snapshot, or at the session's start)
+    if (this.startAt !== undefined && this.lastTs < this.startAt && !this.ended) {
+      return;
+    }
+    this.createFromPending();
+  }
+
+  /** The stream ended: build the replayer with what arrived, even when it stops before the wanted moment. */
+  end() {
+    this.ended = true;
+    if (!this.replayer) {
+      this.createFromPending();
+    }
+  }
+
+  private createFromPending() {
     if (this.pending.length < 2 || !this.pending.some((e) => e.type === EVENT_FULL_SNAPSHOT)) {
       return;
     }
     this.pending.sort((a, b) => a.timestamp - b.timestamp);
-    // start at the last meta/full snapshot pair at or before the wanted time is the server's job; drop anything
-    // before the first full snapshot's meta event, it cannot be rendered.
-    const firstFull = this.pending.findIndex((e) => e.type === EVENT_FULL_SNAPSHOT);
-    let first = firstFull;
+    // start at the last full snapshot at or before the wanted moment (the first one when it comes after it), with
+    // the meta event before it; what precedes cannot change the frame at that moment
+    const at = this.startAt ?? -Infinity;
+    let full = -1;
+    for (let i = 0; i < this.pending.length; i++) {
+      const e = this.pending[i];
+      if (e.type === EVENT_FULL_SNAPSHOT && (full < 0 || e.timestamp <= at)) {
+        full = i;
+      }
+    }
+    let first = full;
     if (first > 0 && this.pending[first - 1].type === EVENT_META) {
       first--;
     }
@@ -143,7 +188,18 @@ export class ReplayPlayer {
       this.holdAt = start + at;
       replayer.pause(at);
     }
+    this.markFrame(start + at);
     this.callbacks.onReady?.();
+  }
+
+  private framed = false;
+
+  /** Marks the first frame once the frame shows the wanted moment with every event up to it applied. */
+  private markFrame(at: number) {
+    if (!this.framed && this.lastTs >= at) {
+      this.framed = true;
+      mark('first-frame');
+    }
   }
 
   /** Absolute time (unix ms) the player is at; before it is ready, the wanted start time. */

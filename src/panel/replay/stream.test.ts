@@ -44,7 +44,15 @@ describe('NdjsonParser', () => {
 describe('readNdjson', () => {
   it('yields meta and chunk lines of a replay stream as they complete', async () => {
     const meta = { type: 'meta', sessionId: 's', start: 1, end: 9, from: 1 };
-    const chunk = { type: 'chunk', windowId: 'w', seq: 0, start: 1, end: 2, fullSnapshot: true, events: [{ type: 4, timestamp: 1 }] };
+    const chunk = {
+      type: 'chunk',
+      windowId: 'w',
+      seq: 0,
+      start: 1,
+      end: 2,
+      fullSnapshot: true,
+      events: [{ type: 4, timestamp: 1 }],
+    };
     const text = JSON.stringify(meta) + '\n' + JSON.stringify(chunk) + '\n';
     const lines = [];
     for await (const line of readNdjson(streamOf([text.slice(0, 10), text.slice(10, 70), text.slice(70)]))) {
@@ -59,14 +67,20 @@ describe('readNdjson', () => {
 
 describe('replayResourceUrl', () => {
   it('builds the resource URL with an optional from', () => {
-    expect(replayResourceUrl('sessionreplay', 'a/b')).toBe('/api/datasources/uid/sessionreplay/resources/sessions/a%2Fb/replay');
-    expect(replayResourceUrl('u', 's', 1700000000123.7)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=1700000000123');
+    expect(replayResourceUrl('sessionreplay', 'a/b')).toBe(
+      '/api/datasources/uid/sessionreplay/resources/sessions/a%2Fb/replay'
+    );
+    expect(replayResourceUrl('u', 's', 1700000000123.7)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?from=1700000000123'
+    );
   });
 });
 
 describe('replayResourceUrl with a track', () => {
   it('asks for a track other than the top page by index, with or without a start', () => {
-    expect(replayResourceUrl('u', 's', undefined, 1)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?track=1');
+    expect(replayResourceUrl('u', 's', undefined, 1)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?track=1'
+    );
     expect(replayResourceUrl('u', 's', 1700000000123, 2)).toBe(
       '/api/datasources/uid/u/resources/sessions/s/replay?from=1700000000123&track=2'
     );
@@ -76,5 +90,16 @@ describe('replayResourceUrl with a track', () => {
     expect(replayResourceUrl('u', 's', undefined, 0)).toBe('/api/datasources/uid/u/resources/sessions/s/replay');
     expect(replayResourceUrl('u', 's', 5, -1)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=5');
     expect(replayResourceUrl('u', 's', 5, 1.5)).toBe('/api/datasources/uid/u/resources/sessions/s/replay?from=5');
+  });
+});
+
+describe('replayResourceUrl for a live session', () => {
+  it('asks for the chunks after the newest one held', () => {
+    expect(replayResourceUrl('u', 's', undefined, 0, 1700000000123)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?after=1700000000123'
+    );
+    expect(replayResourceUrl('u', 's', undefined, 1, 5)).toBe(
+      '/api/datasources/uid/u/resources/sessions/s/replay?track=1&after=5'
+    );
   });
 });

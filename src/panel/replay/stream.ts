@@ -81,7 +81,13 @@ export function isChunk(line: unknown): line is ReplayChunk {
  * URL of the replay resource of a session: one track (0, the top page's, when not given), optionally starting at the
  * track's nearest full snapshot before `from`.
  */
-export function replayResourceUrl(datasourceUid: string, sessionId: string, from?: number, track?: number): string {
+export function replayResourceUrl(
+  datasourceUid: string,
+  sessionId: string,
+  from?: number,
+  track?: number,
+  after?: number
+): string {
   const base = `/api/datasources/uid/${encodeURIComponent(datasourceUid)}/resources/sessions/${encodeURIComponent(
     sessionId
   )}/replay`;
@@ -91,6 +97,10 @@ export function replayResourceUrl(datasourceUid: string, sessionId: string, from
   }
   if (track !== undefined && Number.isInteger(track) && track > 0) {
     params.push(`track=${track}`);
+  }
+  // a live session's next chunks: those starting at or after `after` (the panel drops the ones it holds)
+  if (after !== undefined && Number.isFinite(after)) {
+    params.push(`after=${Math.floor(after)}`);
   }
   return params.length ? `${base}?${params.join('&')}` : base;
 }
