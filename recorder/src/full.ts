@@ -45,11 +45,12 @@ export function init(options: FullOptions): Recorder {
       )
     ) as Record<string, string | number | boolean | string[]>
   );
+  const exporter = new OtlpJsonSpanExporter(o.endpoint + '/v1/traces', o.headers || {}, o.maxQueueBytes, o.debug);
   provider = new WebTracerProvider({
     resource,
     spanProcessors: [
       rec.createSpanProcessor(),
-      new BatchSpanProcessor(new OtlpJsonSpanExporter(o.endpoint + '/v1/traces', o.headers || {}, o.maxQueueBytes, o.debug) as any, {
+      new BatchSpanProcessor(exporter as any, {
         scheduledDelayMillis: options.spanFlushIntervalMs ?? 2000,
       }),
     ],
@@ -73,7 +74,13 @@ export function init(options: FullOptions): Recorder {
     if (document.visibilityState === 'hidden') void provider?.forceFlush();
   };
   document.addEventListener('visibilitychange', flushSpans);
-  window.addEventListener('pagehide', () => void provider?.forceFlush());
+  // a navigation fires pagehide before the document is hidden: the batch's spans (a request that just ended) are
+  // exported and sent with keepalive now, or the unload cancels them
+  window.addEventListener('pagehide', () => {
+    exporter.pageHide();
+    void provider?.forceFlush();
+  });
+  window.addEventListener('pageshow', () => exporter.pageShow());
   return rec;
 }
 

@@ -145,7 +145,7 @@ export class Recorder {
     const onHide = () => {
       if (document.visibilityState === 'hidden') this.flushNow();
     };
-    const onPageHide = () => this.flushNow();
+    const onPageHide = () => this.flushNow(true);
     document.addEventListener('visibilitychange', onHide);
     window.addEventListener('pagehide', onPageHide);
     this.cleanups.push(() => {
@@ -390,7 +390,7 @@ export class Recorder {
 
   /** Synchronous send for page hide: plain JSON chunks, split so that each request stays under the
    * keepalive limit, sent with fetch keepalive. */
-  flushNow(): void {
+  flushNow(leaving = false): void {
     if (this.soonTimer) {
       clearTimeout(this.soonTimer);
       this.soonTimer = undefined;
@@ -432,7 +432,7 @@ export class Recorder {
     close();
     if (logs.length) items.push({ body: logsRequest(this.resource, logs), events: 0, attempts: 0, snapshot: false });
     this.session.flushState();
-    this.transport.sendAllNow(items);
+    this.transport.sendAllNow(items, leaving);
   }
 
   // ---------------------------------------------------------------- logs

@@ -75,10 +75,21 @@ export class OtlpJsonSpanExporter {
   constructor(url: string, headers: Record<string, string>, maxQueueBytes: number, debug: boolean) {
     this.transport = new Transport(url, headers, maxQueueBytes, debug);
   }
+  /** The page is going away: pagehide fires while the document is still visible, so spans exported from now on,
+   * and those already queued, go out at once with keepalive, not on a timer the unload would cancel. */
+  private leaving = false;
+  pageHide(): void {
+    this.leaving = true;
+    this.transport.sendAllNow([], true);
+  }
+  /** Back from the back/forward cache: sending returns to its usual pace. */
+  pageShow(): void {
+    this.leaving = false;
+  }
   export(spans: SpanLike[], done: (r: { code: number; error?: Error }) => void): void {
     try {
       if (spans.length) this.transport.enqueue(encodeSpans(spans), 0);
-      if (typeof document !== 'undefined' && document.visibilityState === 'hidden') this.transport.sendAllNow();
+      if (this.leaving || (typeof document !== 'undefined' && document.visibilityState === 'hidden')) this.transport.sendAllNow([], this.leaving);
       done({ code: 0 });
     } catch (e) {
       done({ code: 1, error: e as Error });

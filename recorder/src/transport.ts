@@ -146,14 +146,17 @@ export class Transport {
   }
 
   /** Page is being hidden: hand everything queued to the browser now with keepalive (bodies over the
-   * keepalive limit go without it). A send that fails while the page lives on is queued again. */
-  sendAllNow(extra: QueueItem[] = []): void {
+   * keepalive limit go without it). A send that fails while the page lives on is queued again. When the page
+   * is leaving (pagehide), the request in flight went without keepalive and the unload cancels it: it is sent
+   * again with keepalive (the receiver keeps one copy of a chunk or span), and stays queued in case the page
+   * lives on. */
+  sendAllNow(extra: QueueItem[] = [], leaving = false): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const inFlight = this.busy ? this.queue.slice(0, 1) : [];
-    const rest = this.queue.slice(inFlight.length).concat(extra);
+    const rest = (leaving ? this.queue : this.queue.slice(inFlight.length)).concat(extra);
     this.queue = inFlight;
     this.queuedBytes = inFlight.reduce((n, q) => n + q.body.length, 0);
     for (const item of rest) {

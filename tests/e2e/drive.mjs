@@ -85,10 +85,7 @@ try {
   result.traceId = checkoutHeaders.traceparent.split('-')[1];
   result.baggage = checkoutHeaders.baggage || '';
   await page.waitForTimeout(500);
-  // send the checkout's client span now: it ends a moment after the response, and a span still waiting in the
-  // batch when the page navigates away can be lost (the network panel lists the session's client spans);
-  // flushAll (the full build's) sends spans and replay data, flush the replay data only
-  await page.evaluate(() => window.SessionReplay.flushAll());
+  // no flush here: the checkout's client span still waiting in the batch must leave with the page's pagehide
   await page.click('#to-home');
   await page.waitForSelector('#products li');
   await page.waitForTimeout(500);
