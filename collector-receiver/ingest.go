@@ -3,9 +3,7 @@ package sessionreplayreceiver
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -392,7 +390,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	for _, m := range stats.Markers {
 		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,
 			Name: privacy.ScrubCardsString(m.Name), URL: m.URL, Detail: privacy.ScrubCardsString(m.Detail), WindowID: c.windowID,
-			ID: eventID(c.sessionID, c.windowID, strconv.FormatUint(m.Seq, 10), strconv.Itoa(m.Index), m.Kind)})
+			ID: store.PartID(c.sessionID, c.windowID, strconv.FormatUint(m.Seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
 	return len(data), nil
 }
@@ -455,7 +453,7 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 			if detail == "" {
 				detail = lr.Body().AsString()
 			}
-			id := eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)
+			id := store.PartID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), typ, detail)
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: typ, URL: url,
 				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: id})
 			// the error counts once however often its record is retried
@@ -465,7 +463,7 @@ func (r *srReceiver) logRecord(ctx context.Context, q *request, rl plog.Resource
 			body := lr.Body().AsString()
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindCustom, Name: name, URL: url,
 				Detail: clip(privacy.ScrubCardsString(body)), TraceID: traceID, SpanID: spanID,
-				ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
+				ID: store.PartID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
 		}
 	}
 	for _, rule := range r.rules.MatchLog(ctx, rl, sl, lr) {
@@ -543,7 +541,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 				}
 			}
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindError, Name: name, URL: url,
-				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "error")})
+				Detail: clip(privacy.ScrubCardsString(detail)), TraceID: traceID, SpanID: spanID, ID: store.PartID(sid, "span", traceID, spanID, "error")})
 			// keyed by trace and span id: a retried span counts once
 			q.batch.Sessions = append(q.batch.Sessions, store.SessionSummary{SessionID: sid, PartID: store.PartID("span", traceID, spanID, "error"),
 				Start: t, End: t, Errors: 1})
@@ -561,7 +559,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 			dur := span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime())
 			detail := fmt.Sprintf(`{"method":%q,"status":%q,"duration_ms":%d}`, method, status, dur.Milliseconds())
 			q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindRequest, Name: span.Name(), URL: url,
-				Detail: detail, TraceID: traceID, SpanID: spanID, ID: eventID(sid, "span", traceID, spanID, "request")})
+				Detail: detail, TraceID: traceID, SpanID: spanID, ID: store.PartID(sid, "span", traceID, spanID, "request")})
 		}
 	}
 	for _, rule := range r.rules.MatchSpan(ctx, rs, ss, span) {
@@ -629,16 +627,4 @@ func clip(s string) string {
 		return s[:maxDetail]
 	}
 	return s
-}
-
-// eventID is a deterministic marker id: the same source always hashes the same.
-func eventID(parts ...string) uint64 {
-	h := fnv.New64a()
-	var l [8]byte
-	for _, p := range parts {
-		binary.LittleEndian.PutUint64(l[:], uint64(len(p)))
-		_, _ = h.Write(l[:])
-		_, _ = h.Write([]byte(p))
-	}
-	return h.Sum64()
 }

@@ -120,7 +120,7 @@ func deadClickEvents(session string, dead []deadCandidate, clamp func(int64) int
 		m := d.m
 		out = append(out, store.Event{SessionID: session, Time: time.UnixMilli(clamp(m.Time)).UTC(), Kind: store.KindDeadClick,
 			Name: privacy.ScrubCardsString(m.Name), Detail: privacy.ScrubCardsString(m.Detail), WindowID: d.window,
-			ID: eventID(session, d.window, strconv.FormatUint(m.Seq, 10), strconv.Itoa(m.Index), m.Kind)})
+			ID: store.PartID(session, d.window, strconv.FormatUint(m.Seq, 10), strconv.Itoa(m.Index), m.Kind)})
 	}
 	return out
 }
@@ -231,6 +231,6 @@ func consoleLog(q *request, sl plog.ScopeLogs, lr plog.LogRecord, name, sid stri
 	}{level, clip(message)})
 	q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindConsole, Name: level, URL: url,
 		Detail: string(detail), TraceID: traceID, SpanID: spanID,
-		ID: eventID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), store.KindConsole, message)})
+		ID: store.PartID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), store.KindConsole, message)})
 	return true
 }

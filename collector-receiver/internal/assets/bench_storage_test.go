@@ -2,10 +2,8 @@ package assets_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,34 +20,15 @@ import (
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
-type event struct {
-	Type      int   `json:"type"`
-	Timestamp int64 `json:"timestamp"`
-	raw       json.RawMessage
-}
+type event = fixtures.Event
 
-func loadEvents(tb testing.TB, name string) []event {
-	tb.Helper()
-	var raws []json.RawMessage
-	if err := json.Unmarshal(fixtures.Read(tb, "rrweb", name), &raws); err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	out := make([]event, len(raws))
-	for i, r := range raws {
-		if err := json.Unmarshal(r, &out[i]); err != nil {
-			tb.Fatalf("%s event %d: %v", name, i, err)
-		}
-		out[i].raw = r
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Timestamp < out[j].Timestamp })
-	return out
-}
+func loadEvents(tb testing.TB, name string) []event { return fixtures.Events(tb, name) }
 
 // at is e moved to time ms: its top-level timestamp rewritten in place, every
 // other byte as recorded (re-encoding would escape HTML and reorder keys).
 func at(tb testing.TB, e event, ms int64) event {
 	var tp jsontape.Tape
-	if err := tp.Parse(e.raw); err != nil {
+	if err := tp.Parse(e.Raw); err != nil {
 		tb.Fatal(err)
 	}
 	ts := tp.Member(0, "timestamp")
@@ -57,11 +36,11 @@ func at(tb testing.TB, e event, ms int64) event {
 		tb.Fatal("event without timestamp")
 	}
 	tok := tp.Tokens[ts]
-	raw := make([]byte, 0, len(e.raw)+8)
-	raw = append(raw, e.raw[:tok.Start]...)
+	raw := make([]byte, 0, len(e.Raw)+8)
+	raw = append(raw, e.Raw[:tok.Start]...)
 	raw = strconv.AppendInt(raw, ms, 10)
-	raw = append(raw, e.raw[tok.End:]...)
-	return event{Type: e.Type, Timestamp: ms, raw: raw}
+	raw = append(raw, e.Raw[tok.End:]...)
+	return event{Type: e.Type, Timestamp: ms, Raw: raw}
 }
 
 // pageLoad is a real recording of the site split into what a page load
@@ -161,7 +140,7 @@ func (s session) chunks() []store.Chunk {
 		var data [][]byte
 		full := false
 		for j < len(s.events) && s.events[j].Timestamp < start+5000 {
-			data = append(data, s.events[j].raw)
+			data = append(data, s.events[j].Raw)
 			full = full || s.events[j].Type == 2
 			j++
 		}
@@ -240,11 +219,11 @@ func measureStorage(b *testing.B, sessions []session) storageFigures {
 		f.minutes += s.minutes()
 		rows := make([]otellogs.Event, len(s.events))
 		for i, e := range s.events {
-			f.raw += uint64(len(e.raw)) + 1
+			f.raw += uint64(len(e.Raw)) + 1
 			if e.Type == 2 {
 				f.pageLoads++
 			}
-			rows[i] = otellogs.Event{Time: time.UnixMilli(e.Timestamp), JSON: e.raw}
+			rows[i] = otellogs.Event{Time: time.UnixMilli(e.Timestamp), JSON: e.Raw}
 		}
 		f.events += len(s.events)
 		chunks := s.chunks()
