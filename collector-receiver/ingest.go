@@ -579,9 +579,13 @@ var minTimeMs = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 // clampMs returns now for a time (unix ms) later than now + max_clock_skew
 // or before 1971: rows get a time the tables' TTL handles, never a far
 // future partition.
-func (q *request) clampMs(ms int64) int64 {
-	if ms > q.now.Add(q.r.cfg.MaxClockSkew).UnixMilli() || ms < minTimeMs {
-		return q.now.UnixMilli()
+func (q *request) clampMs(ms int64) int64 { return clampMs(ms, q.now, q.r.cfg.MaxClockSkew) }
+
+// clampMs is ms, or now when ms is before minTimeMs or further than skew
+// ahead of now.
+func clampMs(ms int64, now time.Time, skew time.Duration) int64 {
+	if ms > now.Add(skew).UnixMilli() || ms < minTimeMs {
+		return now.UnixMilli()
 	}
 	return ms
 }

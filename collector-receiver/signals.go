@@ -167,28 +167,18 @@ func requestSignal(st *sessState, startMs int64) {
 // written in the background.
 func (e *engine) idleSignals(id string, st *sessState) {
 	st.mu.Lock()
-	var waiting []deadCandidate
 	for w, win := range st.signals.windows {
 		for _, m := range win.Pending() {
-			waiting = append(waiting, deadCandidate{m: m, window: w})
+			st.signals.candidates = append(st.signals.candidates, deadCandidate{m: m, window: w})
 		}
 	}
-	var dead []deadCandidate
-	for _, c := range waiting {
-		st.signals.candidates = append(st.signals.candidates, c)
-	}
-	dead = st.signals.settle("", nil, time.Now(), true)
+	dead := st.signals.settle("", nil, time.Now(), true)
 	st.mu.Unlock()
 	if len(dead) == 0 {
 		return
 	}
 	now := time.Now()
-	clamp := func(ms int64) int64 {
-		if ms > now.Add(e.r.cfg.MaxClockSkew).UnixMilli() || ms < minTimeMs {
-			return now.UnixMilli()
-		}
-		return ms
-	}
+	clamp := func(ms int64) int64 { return clampMs(ms, now, e.r.cfg.MaxClockSkew) }
 	events := deadClickEvents(id, dead, clamp)
 	b := &store.Batch{Events: events, Sessions: deadClickSummaries(events)}
 	e.wg.Add(1)
