@@ -9,9 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/retention"
-	"github.com/seed/sessionreplay/collector-receiver/internal/useragent"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -24,14 +22,11 @@ type engine struct {
 	r *srReceiver
 
 	mu        sync.Mutex
-	sessions  map[string]*sessState
 	retained  map[string]map[string]bool // session -> rules known to have retained it
 	negative  map[string]time.Time       // session -> when ClickHouse said "not retained"
 	traceSess map[string]string          // trace id -> session id
 	traceRing []string
 	traceNext int
-	uaCache   map[string]useragent.Info
-	rrParts   map[rrKey]*rrPartial
 	sweeper   *retention.Sweeper
 
 	copyCh chan copyReq
@@ -39,36 +34,20 @@ type engine struct {
 	wg     sync.WaitGroup
 }
 
-// sessState is the privacy state of a session's tabs (which nodes are
-// masked inputs), kept while the session sends.
-type sessState struct {
-	mu       sync.Mutex // guards windows
-	lastSeen time.Time
-	windows  map[string]*privacy.State
-	signals  sessionSignals // click targets and dead clicks (signals.go)
-}
-
 type copyReq struct {
 	session string
 	again   bool // schedule a second copy after in-flight writes settle
 }
 
-const (
-	maxTraceLinks = 200000
-	maxUACache    = 10000
-	maxRRParts    = 10000
-)
+const maxTraceLinks = 200000
 
 func newEngine(r *srReceiver) *engine {
 	return &engine{
 		r:         r,
-		sessions:  map[string]*sessState{},
 		retained:  map[string]map[string]bool{},
 		negative:  map[string]time.Time{},
 		traceSess: map[string]string{},
 		traceRing: make([]string, 0, 1024),
-		uaCache:   map[string]useragent.Info{},
-		rrParts:   map[rrKey]*rrPartial{},
 		copyCh:    make(chan copyReq, 4096),
 		quit:      make(chan struct{}),
 	}
@@ -80,8 +59,7 @@ func (e *engine) start() {
 		QueryTimeout: e.r.cfg.ClickHouse.Timeout, Batch: cfg.MaxPendingTraces},
 		e.r.reader, e.r.rules, func(ctx context.Context, b *store.Batch) error { return e.r.add(ctx, b, 64*b.Len()) },
 		e.r.writer.CopyToRetained, e.decidedElsewhere, e.r.logger)
-	e.wg.Add(3)
-	go e.idleLoop()
+	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.sweeper.Run(e.quit) }()
 	go e.copyLoop()
 }
@@ -90,9 +68,9 @@ func (e *engine) start() {
 // them and copy their sessions' buffered chunks.
 func (e *engine) decidedElsewhere(decs []store.Decision) {
 	for _, d := range decs {
-		e.claim(d.SessionID, d.Rule)
+		e.Claim(d.SessionID, d.Rule)
 	}
-	e.committed(decs)
+	e.Committed(decs)
 }
 
 func (e *engine) stop(ctx context.Context) {
@@ -105,71 +83,9 @@ func (e *engine) stop(ctx context.Context) {
 	}
 }
 
-// touch returns the state of a session, creating it (isNew) if needed.
-func (e *engine) touch(id string, now time.Time) (st *sessState, isNew bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st = e.sessions[id]
-	if st == nil {
-		if len(e.sessions) >= e.r.cfg.Sessions.MaxSessions {
-			e.evictOldestLocked()
-		}
-		st = &sessState{}
-		e.sessions[id] = st
-		isNew = true
-	}
-	st.lastSeen = now
-	return st, isNew
-}
-
-func (e *engine) evictOldestLocked() {
-	var oldest string
-	var t time.Time
-	for id, s := range e.sessions {
-		if oldest == "" || s.lastSeen.Before(t) {
-			oldest, t = id, s.lastSeen
-		}
-	}
-	if oldest != "" {
-		delete(e.sessions, oldest)
-	}
-}
-
-func (e *engine) privacyState(st *sessState, window string) *privacy.State {
-	if st.windows == nil {
-		st.windows = map[string]*privacy.State{}
-	}
-	ps := st.windows[window]
-	if ps == nil {
-		ps = &privacy.State{}
-		st.windows[window] = ps
-	}
-	return ps
-}
-
-func (e *engine) userAgent(ua string) useragent.Info {
-	if ua == "" {
-		return useragent.Info{}
-	}
-	e.mu.Lock()
-	info, ok := e.uaCache[ua]
-	e.mu.Unlock()
-	if ok {
-		return info
-	}
-	info = useragent.Parse(ua)
-	e.mu.Lock()
-	if len(e.uaCache) >= maxUACache {
-		clear(e.uaCache)
-	}
-	e.uaCache[ua] = info
-	e.mu.Unlock()
-	return info
-}
-
-// decided reports which sessions are retained, from the cache or, on a
+// Decided reports which sessions are retained, from the cache or, on a
 // miss (or a stale "no"), from ClickHouse.
-func (e *engine) decided(ctx context.Context, ids []string) (map[string]bool, error) {
+func (e *engine) Decided(ctx context.Context, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	var miss []string
 	now := time.Now()
@@ -224,8 +140,8 @@ func (e *engine) decided(ctx context.Context, ids []string) (map[string]bool, er
 	return out, nil
 }
 
-// claim records that rule retains session; false when already known.
-func (e *engine) claim(session, rule string) bool {
+// Claim records that rule retains session; false when already known.
+func (e *engine) Claim(session, rule string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := e.retained[session]
@@ -241,7 +157,7 @@ func (e *engine) claim(session, rule string) bool {
 	return true
 }
 
-func (e *engine) unclaim(session, rule string) {
+func (e *engine) Unclaim(session, rule string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m := e.retained[session]; m != nil {
@@ -252,9 +168,9 @@ func (e *engine) unclaim(session, rule string) {
 	}
 }
 
-// committed is called once decisions are in ClickHouse: copy the buffered
+// Committed is called once decisions are in ClickHouse: copy the buffered
 // chunks of the sessions and count them.
-func (e *engine) committed(decs []store.Decision) {
+func (e *engine) Committed(decs []store.Decision) {
 	seen := map[string]bool{}
 	for _, d := range decs {
 		e.r.tb.ReceiverSessionreplaySessionsRetained.Add(context.Background(), 1, metric.WithAttributes(attribute.String("rule", d.Rule)))
@@ -304,9 +220,9 @@ func (e *engine) copyLoop() {
 
 // ---- trace -> session ----
 
-// linkTrace remembers that trace belongs to session (a cache: the link is
+// LinkTrace remembers that trace belongs to session (a cache: the link is
 // stored in session_traces, where the sweeper resolves waiting matches).
-func (e *engine) linkTrace(traceID, session string) {
+func (e *engine) LinkTrace(traceID, session string) {
 	if traceID == "" || session == "" {
 		return
 	}
@@ -324,95 +240,9 @@ func (e *engine) linkTrace(traceID, session string) {
 	e.mu.Unlock()
 }
 
-// sessionOfTrace is the in-memory link, if any.
-func (e *engine) sessionOfTrace(traceID string) string {
+// SessionOfTrace is the in-memory link, if any.
+func (e *engine) SessionOfTrace(traceID string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.traceSess[traceID]
-}
-
-// ---- idle sessions ----
-
-// idleLoop forgets the privacy state of sessions that went idle and settles
-// their last dead-click candidates; the sweeper judges them from ClickHouse.
-func (e *engine) idleLoop() {
-	defer e.wg.Done()
-	t := time.NewTicker(e.sweeper.Interval())
-	defer t.Stop()
-	for {
-		select {
-		case <-e.quit:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		var idle map[string]*sessState
-		e.mu.Lock()
-		for id, st := range e.sessions {
-			if now.Sub(st.lastSeen) >= e.r.cfg.Sessions.IdleTimeout {
-				delete(e.sessions, id)
-				if idle == nil {
-					idle = map[string]*sessState{}
-				}
-				idle[id] = st
-			}
-		}
-		e.mu.Unlock()
-		// Clicks still waiting for a later chunk are judged now; their rows
-		// reach ClickHouse after the sweeper may have judged the session, which
-		// then judges it again once these rows are idle too.
-		for id, st := range idle {
-			e.idleSignals(id, st)
-		}
-	}
-}
-
-// ---- rr-web split events ----
-
-type rrKey struct {
-	session string
-	event   int64
-}
-
-type rrPartial struct {
-	parts   map[int64][]byte
-	total   int64
-	created time.Time
-}
-
-// rrPart stores one part of a split rr-web event; it returns the whole
-// event once every part has arrived.
-func (e *engine) rrPart(session string, event, part, total int64, body []byte) []byte {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	k := rrKey{session, event}
-	p := e.rrParts[k]
-	if p == nil {
-		if len(e.rrParts) >= maxRRParts {
-			for k2, p2 := range e.rrParts {
-				if time.Since(p2.created) > 5*time.Minute {
-					delete(e.rrParts, k2)
-				}
-			}
-		}
-		p = &rrPartial{parts: map[int64][]byte{}, total: total, created: time.Now()}
-		e.rrParts[k] = p
-	}
-	p.parts[part] = append([]byte(nil), body...)
-	if int64(len(p.parts)) < p.total {
-		return nil
-	}
-	delete(e.rrParts, k)
-	// parts are numbered 0..n-1 or 1..n; join in order
-	min := int64(1 << 62)
-	for n := range p.parts {
-		if n < min {
-			min = n
-		}
-	}
-	var out []byte
-	for n := min; n < min+p.total; n++ {
-		out = append(out, p.parts[n]...)
-	}
-	return out
 }

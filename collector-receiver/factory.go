@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
+	"github.com/seed/sessionreplay/collector-receiver/internal/ingest"
 	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/pkg/store"
@@ -27,6 +29,27 @@ const DefaultEndpoint = "localhost:4318"
 
 // DefaultGRPCEndpoint is the standard OTLP/gRPC port (protocols.grpc).
 const DefaultGRPCEndpoint = "localhost:4317"
+
+// Wire format names (DESIGN.md); the replay formats are in internal/formats,
+// the other records are read by internal/ingest.
+const (
+	EventNameChunk   = formats.EventNameChunk
+	AttrSeq          = formats.AttrSeq
+	AttrStart        = formats.AttrStart
+	AttrEnd          = formats.AttrEnd
+	AttrEventName    = ingest.AttrEventName
+	AttrSessionID    = formats.AttrSessionID
+	AttrFullSnapshot = ingest.AttrFullSnapshot
+	AttrUserAgent    = ingest.AttrUserAgent
+	AttrUserID       = ingest.AttrUserID
+	AttrServiceName  = ingest.AttrServiceName
+)
+
+// str and intAttr read attributes the way every format does.
+var (
+	str     = formats.Str
+	intAttr = formats.Int
+)
 
 // NewFactory creates the factory of the sessionreplay receiver.
 func NewFactory() receiver.Factory {

@@ -11,22 +11,15 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-
-	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 )
 
-// decodeOnly is the receiver's request path up to storage: confighttp's
-// decompression and body limit, readRequest, OTLP decoding, chunk records
-// and decodeChunk (gzip/JSON chunk bodies, rr-web records, masking).
+// decodeOnly is the receiver's request path up to decoding: confighttp's
+// decompression and body limit, readRequest, OTLP decoding and the status
+// answers. What the records become is internal/ingest's (FuzzDecodeLogs).
 func decodeOnly(t testing.TB) http.Handler {
 	cfg := createDefaultConfig().(*Config)
 	cfg.MaxRequestBodySize = 1 << 20
-	cfg.MaxChunkBytes = 1 << 20
-	m, err := privacy.New(privacy.Config{MaskInputs: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &srReceiver{cfg: cfg, masker: m}
+	r := &srReceiver{cfg: cfg}
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ct, body, _, ok := r.readRequest(w, req)
 		if !ok {
@@ -37,23 +30,6 @@ func decodeOnly(t testing.TB) http.Handler {
 			writeStatus(w, ct, badRequest("malformed: %v", err))
 			return
 		}
-		ld := ereq.Logs()
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			res := rls.At(i).Resource()
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					c, err := chunkFromRecord(lr, res, "")
-					if err != nil {
-						continue
-					}
-					_, _, _, _ = decodeChunk(cfg, m, c.data, &privacy.State{}, nil, 0, &noLock{})
-				}
-			}
-		}
 		w.WriteHeader(http.StatusOK)
 	})
 	srv, err := cfg.ServerConfig.ToServer(context.Background(), nil, componenttest.NewNopTelemetrySettings(), h, confighttpErrorHandler())
@@ -62,11 +38,6 @@ func decodeOnly(t testing.TB) http.Handler {
 	}
 	return srv.Handler
 }
-
-type noLock struct{}
-
-func (noLock) Lock()   {}
-func (noLock) Unlock() {}
 
 // FuzzLogsRequest: arbitrary /v1/logs bodies, optionally gzip-encoded
 // (Content-Encoding), protobuf or JSON. Never panics; answers 200, 400, 413.

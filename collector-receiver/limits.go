@@ -141,6 +141,14 @@ func (r *srReceiver) checkSessions(perSession map[string]int) *httpError {
 	return nil
 }
 
+// admitSessions is checkSessions as decoding calls it.
+func (r *srReceiver) admitSessions(perSession map[string]int) error {
+	if herr := r.checkSessions(perSession); herr != nil {
+		return herr
+	}
+	return nil
+}
+
 // ---- ingest keys ----
 
 // authenticate checks the ingest key of a request, when keys are configured.

@@ -25,14 +25,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/ingest"
 	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
@@ -67,7 +66,8 @@ type srReceiver struct {
 	reader   *store.Reader
 	batchers []*store.Batcher
 	next     atomic.Uint64
-	state    *engine
+	engine   *engine
+	ingest   *ingest.Ingester
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
@@ -119,8 +119,10 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	for i := 0; i < r.cfg.Batch.Writers; i++ {
 		r.batchers = append(r.batchers, r.newBatcher())
 	}
-	r.state = newEngine(r)
-	r.state.start()
+	r.engine = newEngine(r)
+	r.engine.start()
+	r.ingest = r.newIngester()
+	r.ingest.Start()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/logs", r.handleLogs)
@@ -149,6 +151,16 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 		}
 	}()
 	return nil
+}
+
+// newIngester wires decoding to the receiver's masker, rules, retention
+// engine, per-session limit and writers.
+func (r *srReceiver) newIngester() *ingest.Ingester {
+	return ingest.New(ingest.Config{MaxChunkBytes: r.cfg.MaxChunkBytes, MaxChunkEvents: r.cfg.MaxChunkEvents,
+		MaxClockSkew: r.cfg.MaxClockSkew, ForwardReplayChunks: r.cfg.ForwardReplayChunks, MaxSessions: r.cfg.Sessions.MaxSessions,
+		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.sweeper.Interval()},
+		ingest.Deps{Masker: r.masker, Rules: r.rules, Decisions: r.engine, Write: r.add, AdmitSessions: r.admitSessions,
+			Telemetry: r.tb, Logger: r.logger})
 }
 
 func (r *srReceiver) newBatcher() *store.Batcher {
@@ -192,8 +204,11 @@ func (r *srReceiver) Shutdown(ctx context.Context) error {
 		errs = append(errs, r.server.Shutdown(ctx))
 		r.serverWG.Wait()
 	}
-	if r.state != nil {
-		r.state.stop(ctx)
+	if r.ingest != nil {
+		r.ingest.Stop(ctx)
+	}
+	if r.engine != nil {
+		r.engine.stop(ctx)
 	}
 	for _, b := range r.batchers {
 		errs = append(errs, b.Close(ctx))
@@ -357,6 +372,24 @@ func encodeResponse(ct string, msg otlpResponse) ([]byte, error) {
 	return msg.MarshalJSON()
 }
 
+type userAgentKey struct{}
+
+// withUserAgent keeps the request's User-Agent header for exportLogs.
+func withUserAgent(ctx context.Context, header string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, header)
+}
+
+// browserUserAgent is the request's User-Agent when it names a browser
+// (every browser's starts with Mozilla/; collectors and SDK clients in
+// other languages name themselves).
+func browserUserAgent(ctx context.Context) string {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	if !strings.HasPrefix(ua, "Mozilla/") || len(ua) > 1024 {
+		return ""
+	}
+	return ua
+}
+
 func (r *srReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 	ct, body, key, ok := r.readRequest(w, req)
 	if !ok {
@@ -385,19 +418,19 @@ func (r *srReceiver) exportLogs(ctx context.Context, key *IngestKey, ld plog.Log
 		return resp, herr
 	}
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
-	res, herr := r.consumeLogs(actx, ld)
+	res, err := r.ingest.ConsumeLogs(actx, ld, browserUserAgent(ctx))
 	cancel()
-	if herr != nil {
-		return resp, herr
+	if err != nil {
+		return resp, ingestError(err)
 	}
-	if r.nextLogs != nil && res.forward.LogRecordCount() > 0 {
-		if err := r.nextLogs.ConsumeLogs(ctx, res.forward); err != nil {
+	if r.nextLogs != nil && res.Forward.LogRecordCount() > 0 {
+		if err := r.nextLogs.ConsumeLogs(ctx, res.Forward); err != nil {
 			return resp, consumerError(err)
 		}
 	}
-	if res.rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(strings.ToValidUTF8(res.message, "\uFFFD"))
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(strings.ToValidUTF8(res.Message, "\uFFFD"))
 	}
 	return resp, nil
 }
@@ -428,10 +461,10 @@ func (r *srReceiver) exportTraces(ctx context.Context, key *IngestKey, td ptrace
 		return resp, herr
 	}
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
-	herr := r.consumeTraces(actx, td)
+	err := r.ingest.ConsumeTraces(actx, td)
 	cancel()
-	if herr != nil {
-		return resp, herr
+	if err != nil {
+		return resp, ingestError(err)
 	}
 	if r.nextTraces != nil && td.SpanCount() > 0 {
 		if err := r.nextTraces.ConsumeTraces(ctx, td); err != nil {
@@ -446,6 +479,16 @@ func consumerError(err error) *httpError {
 		return &httpError{code: http.StatusBadRequest, msg: "next consumer refused the data: " + err.Error()}
 	}
 	return &httpError{code: http.StatusServiceUnavailable, retryAfter: 1, msg: "next consumer: " + err.Error()}
+}
+
+// ingestError is the answer to a request decoding refused as a whole: the
+// per-session limit's own answer, else a storage failure.
+func ingestError(err error) *httpError {
+	var herr *httpError
+	if errors.As(err, &herr) {
+		return herr
+	}
+	return storeError(err)
 }
 
 // storeError maps a write failure to a retryable status.
@@ -518,12 +561,4 @@ func confighttpErrorHandler() confighttp.ToServerOption {
 		}
 		writeStatus(w, ct, &httpError{code: code, msg: msg})
 	})
-}
-
-// metric helpers
-
-func (r *srReceiver) refused(ctx context.Context, n int, reason string) {
-	if n > 0 {
-		r.tb.ReceiverSessionreplayChunksRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
-	}
 }

@@ -1,15 +1,12 @@
-package sessionreplayreceiver
+package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 	"github.com/seed/sessionreplay/pkg/store"
@@ -130,7 +127,7 @@ func deadClickEvents(session string, dead []deadCandidate, clamp func(int64) int
 // in a summary row of its own, keyed by its marker, so a retried chunk (whose
 // candidates are already settled) never takes the count back and a resent
 // one never adds it twice.
-func (r *srReceiver) chunkSignals(q *request, st *sessState, sessionID, window string, stats *rrweb.Stats) {
+func chunkSignals(q *request, st *sessState, sessionID, window string, stats *rrweb.Stats) {
 	st.mu.Lock()
 	dead := st.signals.settle(window, stats.DeadClicks, q.now, false)
 	st.mu.Unlock()
@@ -165,7 +162,7 @@ func requestSignal(st *sessState, startMs int64) {
 // no later chunk, so their waiting clicks and the candidates are judged now.
 // The facts are updated before the session rules look at them; the rows are
 // written in the background.
-func (e *engine) idleSignals(id string, st *sessState) {
+func (g *Ingester) idleSignals(id string, st *sessState) {
 	st.mu.Lock()
 	for w, win := range st.signals.windows {
 		for _, m := range win.Pending() {
@@ -178,49 +175,30 @@ func (e *engine) idleSignals(id string, st *sessState) {
 		return
 	}
 	now := time.Now()
-	clamp := func(ms int64) int64 { return clampMs(ms, now, e.r.cfg.MaxClockSkew) }
+	clamp := func(ms int64) int64 { return clampMs(ms, now, g.cfg.MaxClockSkew) }
 	events := deadClickEvents(id, dead, clamp)
 	b := &store.Batch{Events: events, Sessions: deadClickSummaries(events)}
-	e.wg.Add(1)
+	g.wg.Add(1)
 	go func() {
-		defer e.wg.Done()
+		defer g.wg.Done()
 		backoff := 200 * time.Millisecond
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			err := e.r.add(ctx, b, 256*len(events))
+			err := g.Write(ctx, b, 256*len(events))
 			cancel()
 			if err == nil {
 				return
 			}
 			if attempt >= 10 {
-				e.r.logger.Warn("dead clicks of an idle session not stored", zap.String("session.id", id), zap.Int("dead_clicks", len(dead)), zap.Error(err))
+				g.Logger.Warn("dead clicks of an idle session not stored", zap.String("session.id", id), zap.Int("dead_clicks", len(dead)), zap.Error(err))
 				return
 			}
 			select {
-			case <-e.quit:
+			case <-g.quit:
 				return
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
 	}()
-}
-
-// consoleLog adds the console marker of a console log record of an SDK
-// that sends them as logs (Faro's ConsoleInstrumentation); false when the
-// record is not one.
-func consoleLog(q *request, sl plog.ScopeLogs, lr plog.LogRecord, name, sid string, t time.Time, url, traceID, spanID string) bool {
-	level, message, ok := formats.FaroConsole(formats.Record{Scope: sl.Scope(), Log: lr, Name: name})
-	if !ok {
-		return false
-	}
-	message = privacy.ScrubCardsString(message)
-	detail, _ := json.Marshal(struct {
-		Level   string `json:"level"`
-		Message string `json:"message"`
-	}{level, clip(message)})
-	q.batch.Events = append(q.batch.Events, store.Event{SessionID: sid, Time: t, Kind: store.KindConsole, Name: level, URL: url,
-		Detail: string(detail), TraceID: traceID, SpanID: spanID,
-		ID: store.PartID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), store.KindConsole, message)})
-	return true
 }

@@ -1,0 +1,119 @@
+package ingest
+
+import (
+	"sync"
+	"time"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+	"github.com/seed/sessionreplay/collector-receiver/internal/useragent"
+)
+
+// maxUACache bounds the parsed user agents kept.
+const maxUACache = 10000
+
+// sessState is the privacy state of a session's tabs (which nodes are
+// masked inputs) and its signal state, kept while the session sends.
+type sessState struct {
+	mu       sync.Mutex // guards windows and signals
+	lastSeen time.Time
+	windows  map[string]*privacy.State
+	signals  sessionSignals // click targets and dead clicks (signals.go)
+}
+
+// touch returns the state of a session, creating it (isNew) if needed.
+func (g *Ingester) touch(id string, now time.Time) (st *sessState, isNew bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st = g.sessions[id]
+	if st == nil {
+		if len(g.sessions) >= g.cfg.MaxSessions {
+			g.evictOldestLocked()
+		}
+		st = &sessState{}
+		g.sessions[id] = st
+		isNew = true
+	}
+	st.lastSeen = now
+	return st, isNew
+}
+
+func (g *Ingester) evictOldestLocked() {
+	var oldest string
+	var t time.Time
+	for id, s := range g.sessions {
+		if oldest == "" || s.lastSeen.Before(t) {
+			oldest, t = id, s.lastSeen
+		}
+	}
+	if oldest != "" {
+		delete(g.sessions, oldest)
+	}
+}
+
+// privacyState is the tab's masking state; st.mu is held.
+func (st *sessState) privacyState(window string) *privacy.State {
+	if st.windows == nil {
+		st.windows = map[string]*privacy.State{}
+	}
+	ps := st.windows[window]
+	if ps == nil {
+		ps = &privacy.State{}
+		st.windows[window] = ps
+	}
+	return ps
+}
+
+func (g *Ingester) userAgent(ua string) useragent.Info {
+	if ua == "" {
+		return useragent.Info{}
+	}
+	g.mu.Lock()
+	info, ok := g.uaCache[ua]
+	g.mu.Unlock()
+	if ok {
+		return info
+	}
+	info = useragent.Parse(ua)
+	g.mu.Lock()
+	if len(g.uaCache) >= maxUACache {
+		clear(g.uaCache)
+	}
+	g.uaCache[ua] = info
+	g.mu.Unlock()
+	return info
+}
+
+// idleLoop forgets the privacy state of sessions that went idle and settles
+// their last dead-click candidates; the retention sweeper judges them from
+// ClickHouse.
+func (g *Ingester) idleLoop() {
+	defer g.wg.Done()
+	t := time.NewTicker(g.cfg.IdleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.quit:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var idle map[string]*sessState
+		g.mu.Lock()
+		for id, st := range g.sessions {
+			if now.Sub(st.lastSeen) >= g.cfg.IdleTimeout {
+				delete(g.sessions, id)
+				if idle == nil {
+					idle = map[string]*sessState{}
+				}
+				idle[id] = st
+			}
+		}
+		g.mu.Unlock()
+		// Clicks still waiting for a later chunk are judged now; their rows
+		// reach ClickHouse after the sweeper may have judged the session, which
+		// then judges it again once these rows are idle too.
+		for id, st := range idle {
+			g.idleSignals(id, st)
+		}
+	}
+}
