@@ -25,6 +25,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -34,6 +36,7 @@ import (
 	"github.com/seed/sessionreplay/collector-receiver/internal/ingest"
 	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
+	"github.com/seed/sessionreplay/collector-receiver/internal/retention"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
 	"github.com/seed/sessionreplay/pkg/store"
 )
@@ -66,7 +69,7 @@ type srReceiver struct {
 	reader   *store.Reader
 	batchers []*store.Batcher
 	next     atomic.Uint64
-	engine   *engine
+	engine   *retention.Engine
 	ingest   *ingest.Ingester
 }
 
@@ -88,8 +91,8 @@ func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
 }
 
 // Start connects to ClickHouse (creating the schema when asked), starts the
-// batcher, the session engine and the HTTP server. It runs once for both
-// pipelines.
+// group-commit writers, the retention engine (internal/retention), decoding
+// (internal/ingest) and the OTLP servers. It runs once for both pipelines.
 func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -119,8 +122,8 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	for i := 0; i < r.cfg.Batch.Writers; i++ {
 		r.batchers = append(r.batchers, r.newBatcher())
 	}
-	r.engine = newEngine(r)
-	r.engine.start()
+	r.engine = r.newEngine()
+	r.engine.Start()
 	r.ingest = r.newIngester()
 	r.ingest.Start()
 
@@ -153,12 +156,29 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
+// newEngine wires the retention engine to the store and the writers.
+func (r *srReceiver) newEngine() *retention.Engine {
+	cfg := r.cfg.Sessions
+	return retention.NewEngine(retention.EngineConfig{
+		Sweep: retention.Config{IdleTimeout: cfg.IdleTimeout, PendingTTL: cfg.PendingTraceTTL,
+			QueryTimeout: r.cfg.ClickHouse.Timeout, Batch: cfg.MaxPendingTraces},
+		DecisionCacheTTL: cfg.DecisionCacheTTL, MaxNegative: 4 * cfg.MaxSessions,
+		CopyAgainAfter: 2*r.cfg.Batch.MaxDelay + 2*time.Second,
+	}, retention.Deps{Store: r.reader, Rules: r.rules,
+		Write: func(ctx context.Context, b *store.Batch) error { return r.add(ctx, b, 64*b.Len()) },
+		Copy:  r.writer.CopyToRetained,
+		Retained: func(rule string) {
+			r.tb.ReceiverSessionreplaySessionsRetained.Add(context.Background(), 1, metric.WithAttributes(attribute.String("rule", rule)))
+		},
+		Logger: r.logger})
+}
+
 // newIngester wires decoding to the receiver's masker, rules, retention
 // engine, per-session limit and writers.
 func (r *srReceiver) newIngester() *ingest.Ingester {
 	return ingest.New(ingest.Config{MaxChunkBytes: r.cfg.MaxChunkBytes, MaxChunkEvents: r.cfg.MaxChunkEvents,
 		MaxClockSkew: r.cfg.MaxClockSkew, ForwardReplayChunks: r.cfg.ForwardReplayChunks, MaxSessions: r.cfg.Sessions.MaxSessions,
-		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.sweeper.Interval()},
+		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.Interval()},
 		ingest.Deps{Masker: r.masker, Rules: r.rules, Decisions: r.engine, Write: r.add, AdmitSessions: r.admitSessions,
 			Telemetry: r.tb, Logger: r.logger})
 }
@@ -208,7 +228,7 @@ func (r *srReceiver) Shutdown(ctx context.Context) error {
 		r.ingest.Stop(ctx)
 	}
 	if r.engine != nil {
-		r.engine.stop(ctx)
+		r.engine.Stop(ctx)
 	}
 	for _, b := range r.batchers {
 		errs = append(errs, b.Close(ctx))

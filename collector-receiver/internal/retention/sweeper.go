@@ -1,12 +1,19 @@
-// Package retention takes the retention decisions that need no request:
-// session rules on sessions gone idle, and span/log rule matches whose trace
-// got its session link later. It reads everything from ClickHouse and keeps
-// nothing in memory, so any replica may run it, any number at once, and a
-// restarted one carries on where the others are: every decision row is
-// derived from stored data only (the trigger time of a session rule is the
-// session's stored end), so two evaluations of the same data write the same
-// row, which retained_sessions (ReplacingMergeTree by session and rule)
-// keeps once.
+// Package retention decides which sessions are kept, and copies the kept
+// ones' chunks from the buffer table to the retained table.
+//
+// The Sweeper takes the decisions that need no request: session rules on
+// sessions gone idle, and span/log rule matches whose trace got its session
+// link later. It reads everything from ClickHouse and keeps nothing in
+// memory, so any replica may run it, any number at once, and a restarted one
+// carries on where the others are: every decision row is derived from stored
+// data only (the trigger time of a session rule is the session's stored
+// end), so two evaluations of the same data write the same row, which
+// retained_sessions (ReplacingMergeTree by session and rule) keeps once.
+//
+// The Engine (engine.go) is what a receiver's requests ask: is this session
+// retained (a cache in front of ClickHouse), claims for the decisions a
+// request writes with its rows, the trace -> session links of recent spans,
+// and the copy loop; it runs the Sweeper. Its caches only save queries.
 package retention
 
 import (

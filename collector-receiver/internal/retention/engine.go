@@ -1,25 +1,26 @@
-package sessionreplayreceiver
+package retention
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/seed/sessionreplay/collector-receiver/internal/retention"
+	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
-// engine holds the receiver's caches: the decision cache, trace -> session
-// links, parsed user agents and the privacy state of open tabs. None of it
-// is the only copy of anything (issue 15): session-rule inputs, decisions
-// and span rule matches waiting for their trace's session are in ClickHouse,
-// and the retention sweeper (internal/retention) judges them from there.
-type engine struct {
-	r *srReceiver
+// Engine is the receiver's side of retention: the decision cache in front
+// of ClickHouse, the claims of decisions a request is about to write, the
+// trace -> session links of recent spans and logs, the copies of retained
+// sessions' buffered chunks, and the Sweeper. None of it is the only copy
+// of anything (issue 15): session-rule inputs, decisions and span rule
+// matches waiting for their trace's session are in ClickHouse, and the
+// sweeper judges them from there. Its methods are safe for concurrent use.
+type Engine struct {
+	cfg  EngineConfig
+	deps Deps
 
 	mu        sync.Mutex
 	retained  map[string]map[string]bool // session -> rules known to have retained it
@@ -27,11 +28,40 @@ type engine struct {
 	traceSess map[string]string          // trace id -> session id
 	traceRing []string
 	traceNext int
-	sweeper   *retention.Sweeper
+	sweeper   *Sweeper
 
 	copyCh chan copyReq
 	quit   chan struct{}
 	wg     sync.WaitGroup
+}
+
+// EngineConfig tunes the engine and its sweeper.
+type EngineConfig struct {
+	// Sweep is the sweeper's; its QueryTimeout bounds the engine's queries too.
+	Sweep Config
+	// DecisionCacheTTL: how long "not retained" is believed before asking
+	// ClickHouse again (other replicas decide too).
+	DecisionCacheTTL time.Duration
+	// MaxNegative: past this many cached "not retained" answers, the stale
+	// ones are dropped.
+	MaxNegative int
+	// CopyAgainAfter: a retained session's buffered chunks are copied again
+	// this long after the first copy, for the chunks being written to the
+	// buffer while the decision was made.
+	CopyAgainAfter time.Duration
+}
+
+// Deps are what the engine reads, writes and tells.
+type Deps struct {
+	Store Store
+	Rules *rules.Set
+	// Write stores rows and returns once they are in ClickHouse.
+	Write func(ctx context.Context, b *store.Batch) error
+	// Copy copies a retained session's buffered chunks (idempotent).
+	Copy func(ctx context.Context, session string) error
+	// Retained (may be nil) counts a stored decision of rule.
+	Retained func(rule string)
+	Logger   *zap.Logger
 }
 
 type copyReq struct {
@@ -41,9 +71,11 @@ type copyReq struct {
 
 const maxTraceLinks = 200000
 
-func newEngine(r *srReceiver) *engine {
-	return &engine{
-		r:         r,
+// NewEngine returns an engine; Start runs its sweeper and copy loop.
+func NewEngine(cfg EngineConfig, d Deps) *Engine {
+	e := &Engine{
+		cfg:       cfg,
+		deps:      d,
 		retained:  map[string]map[string]bool{},
 		negative:  map[string]time.Time{},
 		traceSess: map[string]string{},
@@ -51,29 +83,31 @@ func newEngine(r *srReceiver) *engine {
 		copyCh:    make(chan copyReq, 4096),
 		quit:      make(chan struct{}),
 	}
+	e.sweeper = New(cfg.Sweep, d.Store, d.Rules, d.Write, d.Copy, e.decidedElsewhere, d.Logger)
+	return e
 }
 
-func (e *engine) start() {
-	cfg := e.r.cfg.Sessions
-	e.sweeper = retention.New(retention.Config{IdleTimeout: cfg.IdleTimeout, PendingTTL: cfg.PendingTraceTTL,
-		QueryTimeout: e.r.cfg.ClickHouse.Timeout, Batch: cfg.MaxPendingTraces},
-		e.r.reader, e.r.rules, func(ctx context.Context, b *store.Batch) error { return e.r.add(ctx, b, 64*b.Len()) },
-		e.r.writer.CopyToRetained, e.decidedElsewhere, e.r.logger)
+// Start runs the sweeper and the copy loop until Stop.
+func (e *Engine) Start() {
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.sweeper.Run(e.quit) }()
 	go e.copyLoop()
 }
 
+// Interval is how often the sweeper looks for idle sessions.
+func (e *Engine) Interval() time.Duration { return e.sweeper.Interval() }
+
 // decidedElsewhere hears of decisions the sweeper stored: cache them, count
 // them and copy their sessions' buffered chunks.
-func (e *engine) decidedElsewhere(decs []store.Decision) {
+func (e *Engine) decidedElsewhere(decs []store.Decision) {
 	for _, d := range decs {
 		e.Claim(d.SessionID, d.Rule)
 	}
 	e.Committed(decs)
 }
 
-func (e *engine) stop(ctx context.Context) {
+// Stop ends the sweeper and the copy loop, waiting for them within ctx.
+func (e *Engine) Stop(ctx context.Context) {
 	close(e.quit)
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
@@ -85,11 +119,11 @@ func (e *engine) stop(ctx context.Context) {
 
 // Decided reports which sessions are retained, from the cache or, on a
 // miss (or a stale "no"), from ClickHouse.
-func (e *engine) Decided(ctx context.Context, ids []string) (map[string]bool, error) {
+func (e *Engine) Decided(ctx context.Context, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	var miss []string
 	now := time.Now()
-	ttl := e.r.cfg.Sessions.DecisionCacheTTL
+	ttl := e.cfg.DecisionCacheTTL
 	e.mu.Lock()
 	for _, id := range ids {
 		if len(e.retained[id]) > 0 {
@@ -104,14 +138,14 @@ func (e *engine) Decided(ctx context.Context, ids []string) (map[string]bool, er
 	if len(miss) == 0 {
 		return out, nil
 	}
-	qctx, cancel := context.WithTimeout(ctx, e.r.cfg.ClickHouse.Timeout)
+	qctx, cancel := context.WithTimeout(ctx, e.cfg.Sweep.QueryTimeout)
 	defer cancel()
-	found, err := e.r.reader.RetainedSessions(qctx, miss)
+	found, err := e.deps.Store.RetainedSessions(qctx, miss)
 	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
-	if len(e.negative) > 4*e.r.cfg.Sessions.MaxSessions {
+	if len(e.negative) > e.cfg.MaxNegative {
 		for id, t := range e.negative {
 			if now.Sub(t) >= ttl {
 				delete(e.negative, id)
@@ -141,7 +175,7 @@ func (e *engine) Decided(ctx context.Context, ids []string) (map[string]bool, er
 }
 
 // Claim records that rule retains session; false when already known.
-func (e *engine) Claim(session, rule string) bool {
+func (e *Engine) Claim(session, rule string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := e.retained[session]
@@ -157,7 +191,8 @@ func (e *engine) Claim(session, rule string) bool {
 	return true
 }
 
-func (e *engine) Unclaim(session, rule string) {
+// Unclaim forgets a claim whose decision was not stored.
+func (e *Engine) Unclaim(session, rule string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m := e.retained[session]; m != nil {
@@ -170,10 +205,12 @@ func (e *engine) Unclaim(session, rule string) {
 
 // Committed is called once decisions are in ClickHouse: copy the buffered
 // chunks of the sessions and count them.
-func (e *engine) Committed(decs []store.Decision) {
+func (e *Engine) Committed(decs []store.Decision) {
 	seen := map[string]bool{}
 	for _, d := range decs {
-		e.r.tb.ReceiverSessionreplaySessionsRetained.Add(context.Background(), 1, metric.WithAttributes(attribute.String("rule", d.Rule)))
+		if e.deps.Retained != nil {
+			e.deps.Retained(d.Rule)
+		}
 		if !seen[d.SessionID] {
 			seen[d.SessionID] = true
 			e.scheduleCopy(d.SessionID)
@@ -181,29 +218,29 @@ func (e *engine) Committed(decs []store.Decision) {
 	}
 }
 
-func (e *engine) scheduleCopy(session string) {
+func (e *Engine) scheduleCopy(session string) {
 	select {
 	case e.copyCh <- copyReq{session: session, again: true}:
 	case <-e.quit:
 	}
 }
 
-func (e *engine) copyLoop() {
+func (e *Engine) copyLoop() {
 	defer e.wg.Done()
 	// A second copy a little later catches chunks that were being written to
 	// the buffer while the decision was made (the copy is idempotent).
-	delay := 2*e.r.cfg.Batch.MaxDelay + 2*time.Second
+	delay := e.cfg.CopyAgainAfter
 	for {
 		select {
 		case <-e.quit:
 			return
 		case req := <-e.copyCh:
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			err := e.r.writer.CopyToRetained(ctx, req.session)
+			err := e.deps.Copy(ctx, req.session)
 			cancel()
-			e.r.logger.Debug("copied session to retained table", zap.String("session.id", req.session), zap.Error(err))
+			e.deps.Logger.Debug("copied session to retained table", zap.String("session.id", req.session), zap.Error(err))
 			if err != nil {
-				e.r.logger.Warn("copy to retained table failed; will retry", zap.String("session.id", req.session), zap.Error(err))
+				e.deps.Logger.Warn("copy to retained table failed; will retry", zap.String("session.id", req.session), zap.Error(err))
 			}
 			if req.again || err != nil {
 				s := req.session
@@ -222,7 +259,7 @@ func (e *engine) copyLoop() {
 
 // LinkTrace remembers that trace belongs to session (a cache: the link is
 // stored in session_traces, where the sweeper resolves waiting matches).
-func (e *engine) LinkTrace(traceID, session string) {
+func (e *Engine) LinkTrace(traceID, session string) {
 	if traceID == "" || session == "" {
 		return
 	}
@@ -241,7 +278,7 @@ func (e *engine) LinkTrace(traceID, session string) {
 }
 
 // SessionOfTrace is the in-memory link, if any.
-func (e *engine) SessionOfTrace(traceID string) string {
+func (e *Engine) SessionOfTrace(traceID string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.traceSess[traceID]
