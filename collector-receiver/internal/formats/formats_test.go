@@ -35,7 +35,7 @@ func (m memParts) Part(key string, event, part, total int64, body []byte) []byte
 	return out
 }
 
-// take offers every record of ld to one request, as consumeLogs does.
+// take offers every record of ld to one request, as ingest.Ingester.ConsumeLogs does.
 func take(t *testing.T, q *Request, ld plog.Logs) (claimed int, errs []error) {
 	t.Helper()
 	rls := ld.ResourceLogs()

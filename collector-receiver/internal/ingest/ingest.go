@@ -85,13 +85,19 @@ type Ingester struct {
 	uaCache  map[string]useragent.Info
 
 	quit chan struct{}
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // the idle loop and the dead-click writes it started
+	// writes is the parent context of those writes, cancelled when Stop's
+	// context ends.
+	writes       context.Context
+	cancelWrites context.CancelFunc
 }
 
 // New returns an Ingester; Start runs its idle loop.
 func New(cfg Config, d Deps) *Ingester {
-	return &Ingester{cfg: cfg, Deps: d, parts: newMemParts(),
+	g := &Ingester{cfg: cfg, Deps: d, parts: newMemParts(),
 		sessions: map[string]*sessState{}, uaCache: map[string]useragent.Info{}, quit: make(chan struct{})}
+	g.writes, g.cancelWrites = context.WithCancel(context.Background())
+	return g
 }
 
 // Start runs the loop that forgets idle sessions and settles their dead clicks.
@@ -100,14 +106,12 @@ func (g *Ingester) Start() {
 	go g.idleLoop()
 }
 
-// Stop ends the idle loop and waits (within ctx) for the dead clicks it
-// is still writing.
+// Stop ends the idle loop; the dead clicks it is still writing get until
+// ctx ends to be stored, then they are given up.
 func (g *Ingester) Stop(ctx context.Context) {
 	close(g.quit)
-	done := make(chan struct{})
-	go func() { g.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	stop := context.AfterFunc(ctx, g.cancelWrites)
+	defer stop()
+	g.wg.Wait()
+	g.cancelWrites()
 }

@@ -183,7 +183,7 @@ func (g *Ingester) idleSignals(id string, st *sessState) {
 		defer g.wg.Done()
 		backoff := 200 * time.Millisecond
 		for attempt := 0; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(g.writes, 60*time.Second)
 			err := g.Write(ctx, b, 256*len(events))
 			cancel()
 			if err == nil {

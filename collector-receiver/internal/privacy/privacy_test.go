@@ -236,7 +236,7 @@ func TestFixedLengthPlaceholder(t *testing.T) {
 	}
 }
 
-// BenchmarkApply: all of the server's masking of a chunk, as decodeChunk
+// BenchmarkApply: all of the server's masking of a chunk, as internal/ingest's decodeChunk
 // runs it (parse, input masking, card numbers), over real recordings and a
 // generated SVG chart page (coordinates with long decimal parts).
 func BenchmarkApply(b *testing.B) {
@@ -264,7 +264,7 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
-// maskChunk is the masking step of the receiver's decodeChunk.
+// maskChunk is the masking step of internal/ingest's decodeChunk.
 func maskChunk(m *Masker, c *rrweb.Chunk, st *State) {
 	m.Apply(c, st)
 }
