@@ -45,11 +45,8 @@ const (
 	AttrServiceName  = ingest.AttrServiceName
 )
 
-// str and intAttr read attributes the way every format does.
-var (
-	str     = formats.Str
-	intAttr = formats.Int
-)
+// str reads attributes the way every format does.
+var str = formats.Str
 
 // NewFactory creates the factory of the sessionreplay receiver.
 func NewFactory() receiver.Factory {

@@ -13,8 +13,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/pkg/fixtures"
 )
+
+// intAttr reads integer attributes the way every format does.
+var intAttr = formats.Int
 
 // loadEvents reads a recording and moves its timestamps to now (old
 // recordings would be past the tables' TTL and vanish).

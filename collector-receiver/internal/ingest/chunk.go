@@ -106,7 +106,7 @@ func (g *Ingester) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 	ps := st.privacyState(c.windowID)
 	win := st.signals.window(c.windowID)
 	st.mu.Unlock()
-	data, stats, nEvents, err := decodeChunk(&g.cfg, g.Masker, c.data, ps, win, c.seq, &st.mu)
+	data, stats, nEvents, err := decodeChunk(&g.cfg, g.deps.Masker, c.data, ps, win, c.seq, &st.mu)
 	if err != nil {
 		return 0, err
 	}
@@ -167,7 +167,7 @@ func (g *Ingester) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 func (g *Ingester) sessionAttrs(res pcommon.Map) map[string]string {
 	out := map[string]string{}
 	for _, k := range summaryAttrs {
-		if g.Masker.DropsAttribute(k) {
+		if g.deps.Masker.DropsAttribute(k) {
 			continue
 		}
 		if v, ok := res.Get(k); ok {

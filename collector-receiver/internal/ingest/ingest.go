@@ -76,8 +76,8 @@ type Deps struct {
 // Ingester decodes requests into rows. Its methods are safe for concurrent
 // use by any number of requests.
 type Ingester struct {
-	cfg Config
-	Deps
+	cfg   Config
+	deps  Deps
 	parts formats.Parts
 
 	mu       sync.Mutex // guards sessions and uaCache
@@ -94,7 +94,7 @@ type Ingester struct {
 
 // New returns an Ingester; Start runs its idle loop.
 func New(cfg Config, d Deps) *Ingester {
-	g := &Ingester{cfg: cfg, Deps: d, parts: newMemParts(),
+	g := &Ingester{cfg: cfg, deps: d, parts: newMemParts(),
 		sessions: map[string]*sessState{}, uaCache: map[string]useragent.Info{}, quit: make(chan struct{})}
 	g.writes, g.cancelWrites = context.WithCancel(context.Background())
 	return g

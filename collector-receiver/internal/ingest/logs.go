@@ -81,7 +81,7 @@ func (g *Ingester) ConsumeLogs(ctx context.Context, ld plog.Logs, browserUA stri
 		for i := range chunks {
 			perSession[chunks[i].sessionID]++
 		}
-		if err := g.AdmitSessions(perSession); err != nil {
+		if err := g.deps.AdmitSessions(perSession); err != nil {
 			g.refused(ctx, len(chunks), "rate_limited")
 			return LogsResult{}, err
 		}
@@ -90,7 +90,7 @@ func (g *Ingester) ConsumeLogs(ctx context.Context, ld plog.Logs, browserUA stri
 			q.seen(chunks[i].sessionID)
 			ids = append(ids, chunks[i].sessionID)
 		}
-		retained, err := g.Decisions.Decided(ctx, ids)
+		retained, err := g.deps.Decisions.Decided(ctx, ids)
 		if err != nil {
 			g.refused(ctx, len(chunks), "clickhouse")
 			q.release()
@@ -114,8 +114,8 @@ func (g *Ingester) ConsumeLogs(ctx context.Context, ld plog.Logs, browserUA stri
 		return LogsResult{}, err
 	}
 	if n := len(q.batch.Buffered) + len(q.batch.Retained); n > 0 {
-		g.Telemetry.ReceiverSessionreplayChunksAccepted.Add(ctx, int64(n))
-		g.Telemetry.ReceiverSessionreplayChunkBytes.Add(ctx, int64(bytes))
+		g.deps.Telemetry.ReceiverSessionreplayChunksAccepted.Add(ctx, int64(n))
+		g.deps.Telemetry.ReceiverSessionreplayChunkBytes.Add(ctx, int64(bytes))
 	}
 	return LogsResult{Forward: ld, Rejected: q.rejected, Message: q.message()}, nil
 }
@@ -145,7 +145,7 @@ func (g *Ingester) logRecord(ctx context.Context, q *request, rl plog.ResourceLo
 		q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
-			g.Decisions.LinkTrace(traceID, sid)
+			g.deps.Decisions.LinkTrace(traceID, sid)
 		}
 		url := first(attrs, resAttrs, "url.full")
 		switch {
@@ -178,7 +178,7 @@ func (g *Ingester) logRecord(ctx context.Context, q *request, rl plog.ResourceLo
 				ID: store.PartID(sid, "log", strconv.FormatInt(t.UnixNano(), 10), name, body)})
 		}
 	}
-	for _, rule := range g.Rules.MatchLog(ctx, rl, sl, lr) {
+	for _, rule := range g.deps.Rules.MatchLog(ctx, rl, sl, lr) {
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {

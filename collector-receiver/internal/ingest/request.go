@@ -54,7 +54,7 @@ func (q *request) message() string {
 
 // retain claims a decision for this request (written with its rows).
 func (q *request) retain(session, rule string, t time.Time, traceID string) {
-	if q.g.Decisions.Claim(session, rule) {
+	if q.g.deps.Decisions.Claim(session, rule) {
 		q.decs = append(q.decs, store.Decision{SessionID: session, Rule: rule, TriggerTime: t, TraceID: traceID})
 	}
 }
@@ -64,7 +64,7 @@ func (q *request) retain(session, rule string, t time.Time, traceID string) {
 // (with the request's rows) that the sweeper of any replica resolves once
 // the trace's session link is stored.
 func (q *request) matchByTrace(rule string, t time.Time, traceID string) {
-	if s := q.g.Decisions.SessionOfTrace(traceID); s != "" {
+	if s := q.g.deps.Decisions.SessionOfTrace(traceID); s != "" {
 		q.retain(s, rule, t, traceID)
 		return
 	}
@@ -77,7 +77,7 @@ func (q *request) seen(session string) *sessState {
 	if !q.sessions[session] {
 		q.sessions[session] = true
 		if isNew {
-			for _, name := range q.g.Rules.Sample(session) {
+			for _, name := range q.g.deps.Rules.Sample(session) {
 				q.retain(session, name, q.now, "")
 			}
 		}
@@ -92,26 +92,26 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 	if q.batch.Len() == 0 {
 		return nil
 	}
-	err := q.g.Write(ctx, &q.batch, bytes+256*q.batch.Len())
+	err := q.g.deps.Write(ctx, &q.batch, bytes+256*q.batch.Len())
 	if err != nil {
 		q.release()
 		return err
 	}
-	q.g.Decisions.Committed(q.decs)
+	q.g.deps.Decisions.Committed(q.decs)
 	return nil
 }
 
 // release gives back decisions claimed by a request that fails before commit.
 func (q *request) release() {
 	for _, d := range q.decs {
-		q.g.Decisions.Unclaim(d.SessionID, d.Rule)
+		q.g.deps.Decisions.Unclaim(d.SessionID, d.Rule)
 	}
 }
 
 // refused counts chunks not stored, by reason.
 func (g *Ingester) refused(ctx context.Context, n int, reason string) {
 	if n > 0 {
-		g.Telemetry.ReceiverSessionreplayChunksRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+		g.deps.Telemetry.ReceiverSessionreplayChunksRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
 	}
 }
 

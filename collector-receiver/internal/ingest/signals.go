@@ -184,13 +184,13 @@ func (g *Ingester) idleSignals(id string, st *sessState) {
 		backoff := 200 * time.Millisecond
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(g.writes, 60*time.Second)
-			err := g.Write(ctx, b, 256*len(events))
+			err := g.deps.Write(ctx, b, 256*len(events))
 			cancel()
 			if err == nil {
 				return
 			}
 			if attempt >= 10 {
-				g.Logger.Warn("dead clicks of an idle session not stored", zap.String("session.id", id), zap.Int("dead_clicks", len(dead)), zap.Error(err))
+				g.deps.Logger.Warn("dead clicks of an idle session not stored", zap.String("session.id", id), zap.Int("dead_clicks", len(dead)), zap.Error(err))
 				return
 			}
 			select {

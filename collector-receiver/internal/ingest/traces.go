@@ -55,7 +55,7 @@ func (g *Ingester) span(ctx context.Context, q *request, rs ptrace.ResourceSpans
 		st := q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
-			g.Decisions.LinkTrace(traceID, sid)
+			g.deps.Decisions.LinkTrace(traceID, sid)
 		}
 		url := str(attrs, "url.full")
 		if url == "" {
@@ -98,7 +98,7 @@ func (g *Ingester) span(ctx context.Context, q *request, rs ptrace.ResourceSpans
 				Detail: detail, TraceID: traceID, SpanID: spanID, ID: store.PartID(sid, "span", traceID, spanID, "request")})
 		}
 	}
-	for _, rule := range g.Rules.MatchSpan(ctx, rs, ss, span) {
+	for _, rule := range g.deps.Rules.MatchSpan(ctx, rs, ss, span) {
 		if sid != "" {
 			q.retain(sid, rule, t, traceID)
 		} else if traceID != "" {
