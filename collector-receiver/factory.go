@@ -3,6 +3,11 @@
 // that stores rrweb replay chunks, session summaries, timeline markers and
 // trace links in ClickHouse, applies targeting/retention rules, and passes
 // traces and logs on to the rest of the pipeline.
+//
+// This package holds the configuration, the factory, the receiver's
+// lifecycle and its transports (OTLP/HTTP, OTLP/gRPC) with their limits,
+// ingest keys and status codes. What a request becomes is internal/ingest's;
+// which sessions are kept is internal/retention's.
 package sessionreplayreceiver
 
 import (

@@ -71,6 +71,8 @@ type Deps struct {
 	AdmitSessions func(perSession map[string]int) error
 	Telemetry     *metadata.TelemetryBuilder
 	Logger        *zap.Logger
+	// Parts reassembles split rr-web events; nil: in memory (rrparts.go).
+	Parts formats.Parts
 }
 
 // Ingester decodes requests into rows. Its methods are safe for concurrent
@@ -94,8 +96,11 @@ type Ingester struct {
 
 // New returns an Ingester; Start runs its idle loop.
 func New(cfg Config, d Deps) *Ingester {
-	g := &Ingester{cfg: cfg, deps: d, parts: newMemParts(),
+	g := &Ingester{cfg: cfg, deps: d, parts: d.Parts,
 		sessions: map[string]*sessState{}, uaCache: map[string]useragent.Info{}, quit: make(chan struct{})}
+	if g.parts == nil {
+		g.parts = newMemParts()
+	}
 	g.writes, g.cancelWrites = context.WithCancel(context.Background())
 	return g
 }
