@@ -180,7 +180,7 @@ func (r *srReceiver) newIngester() *ingest.Ingester {
 		MaxClockSkew: r.cfg.MaxClockSkew, ForwardReplayChunks: r.cfg.ForwardReplayChunks, MaxSessions: r.cfg.Sessions.MaxSessions,
 		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.Interval()},
 		ingest.Deps{Masker: r.masker, Rules: r.rules, Decisions: r.engine, Write: r.add, AdmitSessions: r.admitSessions,
-			Telemetry: r.tb, Logger: r.logger})
+			Telemetry: r.tb})
 }
 
 func (r *srReceiver) newBatcher() *store.Batcher {
@@ -225,7 +225,7 @@ func (r *srReceiver) Shutdown(ctx context.Context) error {
 		r.serverWG.Wait()
 	}
 	if r.ingest != nil {
-		r.ingest.Stop(ctx)
+		r.ingest.Stop()
 	}
 	if r.engine != nil {
 		r.engine.Stop(ctx)

@@ -37,10 +37,14 @@ const (
 	// TableAssets holds the large values taken out of chunks (pkg/assetref),
 	// once per site and content hash.
 	TableAssets = "replay_assets"
+	// TableClickCandidates holds the clicks the recording did not answer
+	// within their chunk, until the sweeper of any replica judges them dead
+	// or alive from the stored requests and the tab's later chunks.
+	TableClickCandidates = "click_candidates"
 )
 
 // DataTables are the tables that hold replay data; each has a TTL.
-var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets}
+var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets, TableClickCandidates}
 
 // SchemaOptions shape the DDL.
 type SchemaOptions struct {
@@ -310,6 +314,30 @@ FROM {{.DB}}.{{shard "sessions"}}`,
 ORDER BY (site, hash)
 TTL expires_at`,
 		`{{distributed "replay_assets" "hash"}}`,
+	}},
+	// Dead-click candidates: a click whose answer may be in a request (a
+	// span, which arrives on its own) or in the tab's next chunk (which a
+	// balancer may send to another replica) waits here rather than in one
+	// replica's memory. resolved is the version: the judged row replaces
+	// the waiting one.
+	{version: 4, name: "dead-click candidates", statements: []string{
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "click_candidates"}}{{.OnCluster}} (
+    session_id String,
+    event_id UInt64,
+    window_id String,
+    seq UInt64,
+    ts DateTime64(3),
+    open UInt8,
+    name String,
+    detail String,
+    received_at DateTime64(3),
+    resolved UInt8
+) ENGINE = {{engine "ReplacingMergeTree" "resolved"}}
+PARTITION BY toDate(ts)
+ORDER BY (session_id, event_id)
+TTL toDateTime(ts) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`{{distributed "click_candidates" "session_id"}}`,
 	}},
 }
 

@@ -154,7 +154,7 @@ func (g *Ingester) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			break
 		}
 	}
-	chunkSignals(q, st, c.sessionID, c.windowID, &stats)
+	chunkSignals(q, st, c.sessionID, c.windowID, c.seq, win, &stats)
 	q.batch.Sessions = append(q.batch.Sessions, sum)
 	for _, m := range stats.Markers {
 		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,

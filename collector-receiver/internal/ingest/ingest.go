@@ -1,9 +1,10 @@
 // Package ingest turns OTLP requests into the rows the receiver stores: the
 // replay chunks of every format (decoded, masked, card-scrubbed and
 // summarised), session summaries, timeline markers, trace links, the
-// dead-click signals between requests, and the decisions and pending
-// matches of span and log rules. It holds the memory decoding needs between
-// requests (the privacy and summary state of open tabs, parsed user agents,
+// clicks a chunk leaves unanswered (dead-click candidates, judged later by
+// the retention sweeper), and the decisions and pending matches of span and
+// log rules. It holds the memory decoding needs between requests (the
+// privacy state and click target names of open tabs, parsed user agents,
 // parts of split rr-web events), none of it the only copy of anything; the
 // retention decisions it asks and claims are the retention engine's
 // (internal/retention). Transports, limits and status codes are the
@@ -14,8 +15,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/collector-receiver/internal/metadata"
@@ -70,7 +69,6 @@ type Deps struct {
 	// chunks (n per session id); its error is returned as is.
 	AdmitSessions func(perSession map[string]int) error
 	Telemetry     *metadata.TelemetryBuilder
-	Logger        *zap.Logger
 	// Parts reassembles split rr-web events; nil: in memory (rrparts.go).
 	Parts formats.Parts
 }
@@ -87,11 +85,7 @@ type Ingester struct {
 	uaCache  map[string]useragent.Info
 
 	quit chan struct{}
-	wg   sync.WaitGroup // the idle loop and the dead-click writes it started
-	// writes is the parent context of those writes, cancelled when Stop's
-	// context ends.
-	writes       context.Context
-	cancelWrites context.CancelFunc
+	wg   sync.WaitGroup // the idle loop
 }
 
 // New returns an Ingester; Start runs its idle loop.
@@ -101,22 +95,17 @@ func New(cfg Config, d Deps) *Ingester {
 	if g.parts == nil {
 		g.parts = newMemParts()
 	}
-	g.writes, g.cancelWrites = context.WithCancel(context.Background())
 	return g
 }
 
-// Start runs the loop that forgets idle sessions and settles their dead clicks.
+// Start runs the loop that forgets idle sessions.
 func (g *Ingester) Start() {
 	g.wg.Add(1)
 	go g.idleLoop()
 }
 
-// Stop ends the idle loop; the dead clicks it is still writing get until
-// ctx ends to be stored, then they are given up.
-func (g *Ingester) Stop(ctx context.Context) {
+// Stop ends the idle loop (it holds nothing to write).
+func (g *Ingester) Stop() {
 	close(g.quit)
-	stop := context.AfterFunc(ctx, g.cancelWrites)
-	defer stop()
 	g.wg.Wait()
-	g.cancelWrites()
 }

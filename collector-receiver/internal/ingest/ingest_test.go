@@ -68,13 +68,13 @@ func newStack(t *testing.T, rs []rules.Rule) *stack {
 		retention.Deps{Store: r, Rules: set, Write: write, Copy: w.CopyToRetained, Logger: zap.NewNop()})
 	s.g = New(Config{MaxChunkBytes: 1 << 20, MaxChunkEvents: 1000, MaxClockSkew: time.Hour, MaxSessions: 100, IdleTimeout: time.Hour, IdleInterval: time.Hour},
 		Deps{Masker: m, Rules: set, Decisions: e, Write: func(ctx context.Context, b *store.Batch, _ int) error { return write(ctx, b) },
-			AdmitSessions: func(map[string]int) error { return nil }, Telemetry: tb, Logger: zap.NewNop()})
+			AdmitSessions: func(map[string]int) error { return nil }, Telemetry: tb})
 	e.Start()
 	s.g.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s.g.Stop(ctx)
+		s.g.Stop()
 		e.Stop(ctx)
 	})
 	return s
@@ -184,5 +184,43 @@ func TestLogsRequestStoresMaskedChunksAndPassesOnTheRest(t *testing.T) {
 	}
 	if d, err := s.reader.Decisions(ctx, "s1"); err != nil || len(d) != 1 || d[0].Rule != "everyone" {
 		t.Errorf("decisions %+v (%v)", d, err)
+	}
+}
+
+// The clicks a chunk leaves unanswered are stored with its rows as
+// dead-click candidates, named by their target: one the chunk shows
+// unanswered to the end of its bound (closed), one whose bound reaches past
+// the chunk's last event (open: the tab's next chunk, on any replica, may
+// answer it). A click the page answered is not a candidate.
+func TestUnansweredClicksAreStoredAsCandidatesWithTheirChunk(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t, nil)
+	t0 := time.Now().Add(-time.Minute).UnixMilli()
+	at := func(d int64) string { return strconv.FormatInt(t0+d, 10) }
+	click := func(d int64, id string) string {
+		return `{"type":3,"timestamp":` + at(d) + `,"data":{"source":2,"type":2,"id":` + id + `,"x":1,"y":1}}`
+	}
+	move := func(d int64) string {
+		return `{"type":3,"timestamp":` + at(d) + `,"data":{"source":1,"positions":[{"x":1,"y":1,"id":3,"timeOffset":0}]}}`
+	}
+	events := `[{"type":4,"timestamp":` + at(0) + `,"data":{"href":"https://shop.example/"}},` +
+		`{"type":2,"timestamp":` + at(1) + `,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,"tagName":"html","attributes":{},"childNodes":[{"type":2,"id":3,"tagName":"body","attributes":{},"childNodes":[` +
+		`{"type":2,"id":10,"tagName":"button","attributes":{"id":"pay"},"childNodes":[{"type":3,"id":11,"textContent":"Pay"}]},` +
+		`{"type":2,"id":12,"tagName":"span","attributes":{"class":"coupon"},"childNodes":[{"type":3,"id":13,"textContent":"Coupon"}]}]}]}]},"initialOffset":{"left":0,"top":0}}},` +
+		click(1000, "10") + `,{"type":3,"timestamp":` + at(1100) + `,"data":{"source":0,"texts":[{"id":11,"value":"Paid"}],"attributes":[],"removes":[],"adds":[]}},` +
+		click(2000, "12") + "," + move(3500) + "," + click(4000, "13") + `]`
+	if _, err := s.g.ConsumeLogs(ctx, chunkRequest(t, events, false), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		open uint8
+		want uint64
+	}{{0, 1}, {1, 1}} {
+		if n := s.count(`SELECT count() FROM DB.click_candidates WHERE session_id = 's1' AND seq = 3 AND open = $1 AND name = 'span.coupon "Coupon"'`, c.open); n != c.want {
+			t.Errorf("%d candidates with open = %d named after the coupon, want %d", n, c.open, c.want)
+		}
+	}
+	if n := s.count(`SELECT count() FROM DB.click_candidates WHERE session_id = 's1'`); n != 2 {
+		t.Errorf("%d candidates, want 2 (the answered pay click is none)", n)
 	}
 }

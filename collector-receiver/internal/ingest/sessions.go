@@ -12,12 +12,12 @@ import (
 const maxUACache = 10000
 
 // sessState is the privacy state of a session's tabs (which nodes are
-// masked inputs) and its signal state, kept while the session sends.
+// masked inputs) and their click target names, kept while the session sends.
 type sessState struct {
 	mu       sync.Mutex // guards windows and signals
 	lastSeen time.Time
 	windows  map[string]*privacy.State
-	signals  sessionSignals // click targets and dead clicks (signals.go)
+	signals  sessionSignals // click target names (signals.go)
 }
 
 // touch returns the state of a session, creating it (isNew) if needed.
@@ -83,8 +83,8 @@ func (g *Ingester) userAgent(ua string) useragent.Info {
 	return info
 }
 
-// idleLoop forgets the privacy state of sessions that went idle and settles
-// their last dead-click candidates; the retention sweeper judges them from
+// idleLoop forgets the cached state (privacy, click target names) of
+// sessions that went idle; the retention sweeper judges them from
 // ClickHouse.
 func (g *Ingester) idleLoop() {
 	defer g.wg.Done()
@@ -97,23 +97,12 @@ func (g *Ingester) idleLoop() {
 		case <-t.C:
 		}
 		now := time.Now()
-		var idle map[string]*sessState
 		g.mu.Lock()
 		for id, st := range g.sessions {
 			if now.Sub(st.lastSeen) >= g.cfg.IdleTimeout {
 				delete(g.sessions, id)
-				if idle == nil {
-					idle = map[string]*sessState{}
-				}
-				idle[id] = st
 			}
 		}
 		g.mu.Unlock()
-		// Clicks still waiting for a later chunk are judged now; their rows
-		// reach ClickHouse after the sweeper may have judged the session, which
-		// then judges it again once these rows are idle too.
-		for id, st := range idle {
-			g.idleSignals(id, st)
-		}
 	}
 }

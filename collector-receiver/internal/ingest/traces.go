@@ -52,7 +52,7 @@ func (g *Ingester) span(ctx context.Context, q *request, rs ptrace.ResourceSpans
 	}
 	isErr := span.Status().Code() == ptrace.StatusCodeError
 	if sid != "" {
-		st := q.seen(sid)
+		q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
 			g.deps.Decisions.LinkTrace(traceID, sid)
@@ -83,7 +83,6 @@ func (g *Ingester) span(ctx context.Context, q *request, rs ptrace.ResourceSpans
 				Start: t, End: t, Errors: 1})
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
-			requestSignal(st, t.UnixMilli())
 			status := str(attrs, "http.response.status_code")
 			if status == "" {
 				status = str(attrs, "http.status_code")
