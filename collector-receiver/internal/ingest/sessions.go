@@ -29,7 +29,7 @@ func (g *Ingester) touch(id string, now time.Time) (st *sessState, isNew bool) {
 		if len(g.sessions) >= g.cfg.MaxSessions {
 			g.evictOldestLocked()
 		}
-		st = &sessState{}
+		st = &sessState{windows: map[string]*privacy.State{}}
 		g.sessions[id] = st
 		isNew = true
 	}
@@ -52,9 +52,6 @@ func (g *Ingester) evictOldestLocked() {
 
 // privacyState is the tab's masking state; st.mu is held.
 func (st *sessState) privacyState(window string) *privacy.State {
-	if st.windows == nil {
-		st.windows = map[string]*privacy.State{}
-	}
 	ps := st.windows[window]
 	if ps == nil {
 		ps = &privacy.State{}
