@@ -35,8 +35,9 @@ type Config struct {
 	ForwardReplayChunks bool
 	// MaxSessions bounds the sessions whose tabs' state is kept.
 	MaxSessions int
-	// IdleTimeout: a session that sent nothing for this long is forgotten and
-	// its last dead-click candidates are judged, every IdleInterval.
+	// IdleTimeout: a session that sent nothing for this long is forgotten
+	// (its tabs' privacy state and click target names), looked for every
+	// IdleInterval.
 	IdleTimeout  time.Duration
 	IdleInterval time.Duration
 }
@@ -53,6 +54,7 @@ type Decisions interface {
 	Unclaim(session, rule string)
 	// Committed hears of decisions once they are stored.
 	Committed(decs []store.Decision)
+	// LinkTrace remembers a trace's session; SessionOfTrace is that link.
 	LinkTrace(traceID, session string)
 	SessionOfTrace(traceID string) string
 }
