@@ -157,7 +157,7 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult, *httpError) {
 	q := r.newRequest()
 	q.browserUA = browserUserAgent(ctx)
-	replay := formats.NewRequest(rrParts{r.state})
+	replay := formats.NewRequest()
 	forwardChunks := r.cfg.ForwardReplayChunks
 
 	rls := ld.ResourceLogs()
@@ -195,6 +195,18 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 				}
 			})
 		}
+	}
+	// split rr-web events straddling requests are joined in ClickHouse
+	split := &storedParts{r: r}
+	refusedSplit, err := replay.JoinSplit(ctx, split)
+	if err != nil {
+		r.refused(ctx, split.parts, "clickhouse")
+		q.release()
+		return logsResult{}, storeError(err)
+	}
+	for _, err := range refusedSplit {
+		q.reject("%v", err)
+		r.refused(ctx, 1, "malformed")
 	}
 	var chunks []chunkIn
 	for _, c := range replay.Chunks() {
@@ -286,12 +298,36 @@ func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (c
 	return in, err
 }
 
-// rrParts keeps the parts of split rr-web events in the engine: they may
-// arrive in different requests.
-type rrParts struct{ e *engine }
+// storedParts keeps the parts of split rr-web events in ClickHouse, where
+// every replica finds them (pkg/store.WritePendingParts).
+type storedParts struct {
+	r     *srReceiver
+	parts int // how many were handed over, for the refusal count
+}
 
-func (p rrParts) Part(key string, event, part, total int64, body []byte) []byte {
-	return p.e.rrPart(key, event, part, total, body)
+func (p *storedParts) Gather(ctx context.Context, parts []formats.SplitPart) ([]formats.SplitPart, error) {
+	p.parts = len(parts)
+	rows := make([]store.PendingPart, len(parts))
+	keys := make([]store.PartKey, len(parts))
+	for i, sp := range parts {
+		keys[i] = store.PartKey{SessionID: sp.SessionID, WindowID: sp.WindowID, Event: sp.Event, EventTime: sp.Time}
+		rows[i] = store.PendingPart{PartKey: keys[i], Part: sp.Part, Total: sp.Total, Body: sp.Body}
+	}
+	qctx, cancel := context.WithTimeout(ctx, p.r.cfg.ClickHouse.Timeout)
+	defer cancel()
+	if err := p.r.writer.WritePendingParts(qctx, rows); err != nil {
+		return nil, err
+	}
+	stored, err := p.r.reader.PendingPartsOf(qctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]formats.SplitPart, len(stored))
+	for i, sp := range stored {
+		out[i] = formats.SplitPart{SplitKey: formats.SplitKey{SessionID: sp.SessionID, WindowID: sp.WindowID, Event: sp.Event, Time: sp.EventTime},
+			Part: sp.Part, Total: sp.Total, Body: sp.Body}
+	}
+	return out, nil
 }
 
 // decodeChunk turns a chunk body into the masked, card-scrubbed, valid

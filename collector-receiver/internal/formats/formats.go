@@ -6,6 +6,7 @@
 package formats
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -53,21 +54,17 @@ type Format interface {
 	Chunks() []Chunk
 }
 
-// Parts reassembles an event split over several records, possibly over
-// several requests; it returns the whole event once every part arrived.
-type Parts interface {
-	Part(key string, event, part, total int64, body []byte) []byte
-}
-
 // Request reads the replay records of one OTLP request.
 type Request struct {
 	formats []Format
+	rrWeb   *rrWeb
 }
 
 // NewRequest returns the reader of one request's replay records. The order
 // matters: Splunk claims its rr-web.* records before HyperDX's format does.
-func NewRequest(parts Parts) *Request {
-	return &Request{formats: []Format{&ours{}, &splunk{}, &rrWeb{parts: parts}, &faro{}}}
+func NewRequest() *Request {
+	rr := &rrWeb{}
+	return &Request{formats: []Format{&ours{}, &splunk{}, rr, &faro{}}, rrWeb: rr}
 }
 
 // Take offers a record to each format. claimed is false for records that are
@@ -80,6 +77,15 @@ func (q *Request) Take(r Record) (claimed bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// JoinSplit completes the split rr-web events whose parts are not all in
+// this request: their parts go to ps, and each event ps then holds every
+// part of becomes a chunk of its own (see rrWeb.joinSplit). Call it after
+// the last Take, before Chunks. err is ps's failure (the request must be
+// retried); refused are events whose joined parts are no rrweb event.
+func (q *Request) JoinSplit(ctx context.Context, ps PartStore) (refused []error, err error) {
+	return q.rrWeb.joinSplit(ctx, ps)
 }
 
 // Chunks returns the chunks of the request, format by format.
