@@ -6,7 +6,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/fixtures"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -123,4 +126,47 @@ func TestPendingPartsFromTwoRequestsJoinOnceEach(t *testing.T) {
 	if got, err := store.NewReader(conn, db).PendingPartsOf(context.Background(), nil); err != nil || got != nil {
 		t.Errorf("no keys: %v %v", got, err)
 	}
+}
+
+// BenchmarkPendingParts measures what an rr-web event whose parts straddle
+// two requests costs those requests: each writes its part to pending_parts
+// and reads the event's parts back (the second finds both). The event is
+// the 1.46 MB of real rrweb JSON of the smartx-2h recording, split at the
+// SDK's 950 KiB (@hyperdx/otel-web-session-recorder MAX_CHUNK_SIZE) into two
+// parts, as a page's large full snapshot is. One embedded ClickHouse.
+func BenchmarkPendingParts(b *testing.B) {
+	conn, db := chembedtest.NewMigratedDatabase(b)
+	w, r := store.NewWriter(conn, db), store.NewReader(conn, db)
+	body := fixtures.Read(b, "rrweb", "smartx-2h.events.json")
+	const maxPart = 950 * 1024
+	ctx := context.Background()
+	var first, second []float64
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := store.PartKey{SessionID: fmt.Sprintf("bench-%d", i), WindowID: "rr-web:0123abcd", Event: 2}
+		parts := []store.PendingPart{
+			{PartKey: key, Part: 1, Total: 2, Body: body[:maxPart]},
+			{PartKey: key, Part: 2, Total: 2, Body: body[maxPart:]},
+		}
+		for n, p := range parts {
+			start := time.Now()
+			if err := w.WritePendingParts(ctx, []store.PendingPart{p}); err != nil {
+				b.Fatal(err)
+			}
+			got, err := r.PendingPartsOf(ctx, []store.PartKey{key})
+			if err != nil || len(got) != n+1 {
+				b.Fatalf("request %d: %d parts, %v", n+1, len(got), err)
+			}
+			ms := float64(time.Since(start).Microseconds()) / 1000
+			if n == 0 {
+				first = append(first, ms)
+			} else {
+				second = append(second, ms)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(median(first), "request1_ms")
+	b.ReportMetric(median(second), "request2_ms")
 }
