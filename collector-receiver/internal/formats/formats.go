@@ -3,6 +3,10 @@
 // Faro's replay events — and the Splunk RUM segments it refuses, and turns
 // the records of one OTLP request into chunks. One file per format; adding a
 // format touches its file, its test and the list in NewRequest.
+//
+// The package holds no state beyond one request and imports no store: the
+// parts of a split rr-web event that straddle requests go, through
+// Request.JoinSplit, to a PartStore the receiver backs with ClickHouse.
 package formats
 
 import (
