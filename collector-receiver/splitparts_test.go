@@ -295,6 +295,7 @@ func TestSplitPartsStoreFailureIsRetryableAndLosesNothing(t *testing.T) {
 		t.Fatalf("first: %d %s", code, out)
 	}
 	ctx := context.Background()
+	before := chunkKeys(c, session)
 	if err := conn.Exec(ctx, "RENAME TABLE "+db+".pending_parts TO "+db+".pending_parts_away"); err != nil {
 		t.Fatal(err)
 	}
@@ -303,6 +304,9 @@ func TestSplitPartsStoreFailureIsRetryableAndLosesNothing(t *testing.T) {
 		t.Fatalf("with the parts table gone: %d (Retry-After %q) %s", code, retry, out)
 	}
 	t.Logf("refused: %d, Retry-After %s: %s", code, retry, out)
+	if after := chunkKeys(c, session); after != before {
+		t.Errorf("the refused export stored chunks: %d keys before, %d after", before, after)
+	}
 	if err := conn.Exec(ctx, "RENAME TABLE "+db+".pending_parts_away TO "+db+".pending_parts"); err != nil {
 		t.Fatal(err)
 	}
