@@ -44,7 +44,7 @@ type sessState struct {
 	mu       sync.Mutex // guards windows
 	lastSeen time.Time
 	windows  map[string]*privacy.State
-	signals  sessionSignals // click targets and dead clicks (signals.go)
+	signals  sessionSignals // click target names (signals.go)
 }
 
 type copyReq struct {
@@ -330,8 +330,8 @@ func (e *engine) sessionOfTrace(traceID string) string {
 
 // ---- idle sessions ----
 
-// idleLoop forgets the privacy state of sessions that went idle and settles
-// their last dead-click candidates; the sweeper judges them from ClickHouse.
+// idleLoop forgets the cached state (privacy, click target names) of
+// sessions that went idle; the sweeper judges them from ClickHouse.
 func (e *engine) idleLoop() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.sweeper.Interval())
@@ -343,23 +343,12 @@ func (e *engine) idleLoop() {
 		case <-t.C:
 		}
 		now := time.Now()
-		var idle map[string]*sessState
 		e.mu.Lock()
 		for id, st := range e.sessions {
 			if now.Sub(st.lastSeen) >= e.r.cfg.Sessions.IdleTimeout {
 				delete(e.sessions, id)
-				if idle == nil {
-					idle = map[string]*sessState{}
-				}
-				idle[id] = st
 			}
 		}
 		e.mu.Unlock()
-		// Clicks still waiting for a later chunk are judged now; their rows
-		// reach ClickHouse after the sweeper may have judged the session, which
-		// then judges it again once these rows are idle too.
-		for id, st := range idle {
-			e.idleSignals(id, st)
-		}
 	}
 }

@@ -421,7 +421,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			break
 		}
 	}
-	r.chunkSignals(q, st, c.sessionID, c.windowID, &stats)
+	r.chunkSignals(q, st, c.sessionID, c.windowID, c.seq, win, &stats)
 	q.batch.Sessions = append(q.batch.Sessions, sum)
 	for _, m := range stats.Markers {
 		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,
@@ -552,7 +552,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 	}
 	isErr := span.Status().Code() == ptrace.StatusCodeError
 	if sid != "" {
-		st := q.seen(sid)
+		q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
 			r.state.linkTrace(traceID, sid)
@@ -583,7 +583,6 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 				Start: t, End: t, Errors: 1})
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
-			requestSignal(st, t.UnixMilli())
 			status := str(attrs, "http.response.status_code")
 			if status == "" {
 				status = str(attrs, "http.status_code")

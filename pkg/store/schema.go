@@ -37,6 +37,10 @@ const (
 	// TableAssets holds the large values taken out of chunks (pkg/assetref),
 	// once per site and content hash.
 	TableAssets = "replay_assets"
+	// TableClickCandidates holds the clicks the recording did not answer
+	// within their chunk, until the sweeper of any replica judges them dead
+	// or alive from the stored requests and the tab's later chunks.
+	TableClickCandidates = "click_candidates"
 	// TablePendingParts holds the parts of split rr-web events (HyperDX)
 	// whose parts came in different requests, until one request finds them
 	// all; kept a day (PendingPartsTTL).
@@ -50,7 +54,7 @@ const (
 const PendingPartsTTL = 24 * time.Hour
 
 // DataTables are the tables that hold replay data; each has a TTL.
-var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets, TablePendingParts}
+var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets, TableClickCandidates, TablePendingParts}
 
 // SchemaOptions shape the DDL.
 type SchemaOptions struct {
@@ -321,6 +325,30 @@ ORDER BY (site, hash)
 TTL expires_at`,
 		`{{distributed "replay_assets" "hash"}}`,
 	}},
+	// Dead-click candidates: a click whose answer may be in a request (a
+	// span, which arrives on its own) or in the tab's next chunk (which a
+	// balancer may send to another replica) waits here rather than in one
+	// replica's memory. resolved is the version: the judged row replaces
+	// the waiting one.
+	{version: 4, name: "dead-click candidates", statements: []string{
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "click_candidates"}}{{.OnCluster}} (
+    session_id String,
+    event_id UInt64,
+    window_id String,
+    seq UInt64,
+    ts DateTime64(3),
+    open UInt8,
+    name String,
+    detail String,
+    received_at DateTime64(3),
+    resolved UInt8
+) ENGINE = {{engine "ReplacingMergeTree" "resolved"}}
+PARTITION BY toDate(ts)
+ORDER BY (session_id, event_id)
+TTL toDateTime(ts) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`{{distributed "click_candidates" "session_id"}}`,
+	}},
 	// Parts of split rr-web events that straddle requests (issue 15): they
 	// were joined in one replica's memory, lost when the next part went to
 	// another replica or after a restart. event_time tells apart the events
@@ -328,7 +356,7 @@ TTL expires_at`,
 	// index restarts on every page load); 0 elsewhere. A retried request
 	// rewrites the same rows (same key), and the row is never read after
 	// its event is joined, so it waits for the TTL alone.
-	{version: 4, name: "pending parts of split rr-web events", statements: []string{
+	{version: 5, name: "pending parts of split rr-web events", statements: []string{
 		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "pending_parts"}}{{.OnCluster}} (
     session_id String,
     window_id String,
