@@ -120,6 +120,12 @@ func TestScaleOutReplicasAgreeWithOneReplica(t *testing.T) {
 			t.Errorf("session %s: %d chunks in its summary, want %d", s.id, a.Chunks, s.wantChunks())
 		}
 		if s.sent != nil {
+			// the split event went through ClickHouse in every run
+			for _, run := range []*runResult{single, multi, viaGRPC} {
+				if n := count(t, conn, fmt.Sprintf("SELECT uniqExact(part) FROM %s.pending_parts WHERE session_id = '%s'", run.db, s.id)); n != 3 {
+					t.Errorf("%s: %d parts of the split snapshot stored, want 3", run.db, n)
+				}
+			}
 			one := replayedEvents(t, conn, single.db, s)
 			for _, run := range []*runResult{multi, viaGRPC} {
 				if other := replayedEvents(t, conn, run.db, s); !reflect.DeepEqual(one, other) {
