@@ -1,12 +1,17 @@
 package sessionreplayreceiver
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -193,13 +198,38 @@ func typedBeforeSnapshot(t *testing.T, ld plog.Logs) map[string]string {
 	return out
 }
 
+// postConcurrently is postHyperDX for a goroutine: it returns the status
+// (0: the request failed) and fails no test itself.
+func postConcurrently(c *collector, ld plog.Logs) int {
+	pb, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		return 0
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(pb)
+	_ = zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.endpoint+"/v1/logs", &buf)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("User-Agent", faroUA)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
 // TestHyperDXSnapshotSplitAcrossTwoReplicasReplaysEveryEventOnce: two
 // collector binaries share one ClickHouse, as replicas behind a round-robin
 // balancer. Each full snapshot of the captured session is cut between two
 // exports, the first to one replica and the second to the other — in the
 // SDK's order for one session, the other way round for another — and one of
 // the two exports is sent again to the other replica (a response lost on the
-// way). Every window replays exactly the events the SDK sent, once each, in
+// way); for a third session the second export goes to both replicas at once,
+// so both complete the event at the same time. Every window replays exactly the events the SDK sent, once each, in
 // order, and the summary counts each once. (The other way round, the events
 // after the snapshot reach a replica before the snapshot does: their typed
 // text is masked, as privacy requires when the snapshot is not known.)
@@ -210,8 +240,12 @@ func TestHyperDXSnapshotSplitAcrossTwoReplicasReplaysEveryEventOnce(t *testing.T
 		startCollectorOn(t, conn, db, chembedtest.DSN(db), "", "", noInputMasking),
 	}
 	ctx := context.Background()
-	for _, reverse := range []bool{false, true} {
-		session := fmt.Sprintf("hdx-split-%t-%s", reverse, db)
+	type send struct {
+		to *collector
+		ld plog.Logs
+	}
+	for _, order := range []string{"sdk", "reversed", "concurrent"} {
+		session := fmt.Sprintf("hdx-split-%s-%s", order, db)
 		exports := capturedHyperDX(t, session)
 		want := sentPerWindow(t, exports)
 		sentEvents, splits := 0, 0
@@ -230,24 +264,36 @@ func TestHyperDXSnapshotSplitAcrossTwoReplicasReplaysEveryEventOnce(t *testing.T
 			}
 			splits++
 			first, second := cutLogs(split, cut)
-			sends := []struct {
-				to *collector
-				ld plog.Logs
-			}{{a, first}, {b, second}, {a, second}}
-			if reverse {
-				sends = []struct {
-					to *collector
-					ld plog.Logs
-				}{{b, second}, {a, first}, {b, first}}
-			}
-			if reverse {
+			var sends []send
+			switch order {
+			case "sdk": // the second half retried on the other replica
+				sends = []send{{a, first}, {b, second}, {a, second}}
+			case "reversed": // the first half retried on the other replica
+				sends = []send{{b, second}, {a, first}, {b, first}}
 				for sent, masked := range typedBeforeSnapshot(t, second) {
 					maskedTyped[sent] = masked
 				}
+			case "concurrent": // both replicas complete the event at once
+				sends = []send{{a, first}}
 			}
 			for k, s := range sends {
 				if code, out, _ := postHyperDX(t, s.to, s.ld); code != 200 {
 					t.Fatalf("export %d, send %d: %d %s", i, k, code, out)
+				}
+			}
+			if order == "concurrent" {
+				var wg sync.WaitGroup
+				codes := make([]int, 2)
+				for k, to := range []*collector{a, b} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						codes[k] = postConcurrently(to, second)
+					}()
+				}
+				wg.Wait()
+				if codes[0] != 200 || codes[1] != 200 {
+					t.Fatalf("export %d, the second half to both replicas at once: %v", i, codes)
 				}
 			}
 		}
@@ -261,7 +307,7 @@ func TestHyperDXSnapshotSplitAcrossTwoReplicasReplaysEveryEventOnce(t *testing.T
 				}
 			}
 		}
-		if reverse && len(maskedTyped) == 0 {
+		if order == "reversed" && len(maskedTyped) == 0 {
 			t.Errorf("no typed text after a snapshot: the masking case is not exercised")
 		}
 		got, _ := replayed(t, replicas[0], session)
@@ -271,8 +317,8 @@ func TestHyperDXSnapshotSplitAcrossTwoReplicasReplaysEveryEventOnce(t *testing.T
 			t.Errorf("summary: %v %v events %d of %d, chunks %d of %d keys, page views %d", ok, err, s.Events, sentEvents,
 				s.Chunks, chunkKeys(replicas[0], session), s.PageViews)
 		}
-		t.Logf("reverse=%t: %d exports with a split snapshot, %d events in %d chunks, %d typed texts masked for want of their snapshot",
-			reverse, splits, s.Events, s.Chunks, len(maskedTyped))
+		t.Logf("order %s: %d exports with a split snapshot, %d events in %d chunks, %d typed texts masked for want of their snapshot",
+			order, splits, s.Events, s.Chunks, len(maskedTyped))
 	}
 }
 
