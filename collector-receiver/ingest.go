@@ -197,10 +197,9 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 		}
 	}
 	// split rr-web events straddling requests are joined in ClickHouse
-	split := &storedParts{r: r}
-	refusedSplit, err := replay.JoinSplit(ctx, split)
+	refusedSplit, err := replay.JoinSplit(ctx, storedParts{r.writer, r.reader, r.cfg.ClickHouse.Timeout})
 	if err != nil {
-		r.refused(ctx, split.parts, "clickhouse")
+		r.refused(ctx, replay.SplitWaiting(), "clickhouse")
 		q.release()
 		return logsResult{}, storeError(err)
 	}

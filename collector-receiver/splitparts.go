@@ -2,32 +2,34 @@ package sessionreplayreceiver
 
 import (
 	"context"
+	"time"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
 // storedParts keeps the parts of split rr-web events in ClickHouse, where
-// every replica finds them (pkg/store.WritePendingParts).
+// every replica finds them (pkg/store.WritePendingParts). It holds no state:
+// one value may serve every request.
 type storedParts struct {
-	r     *srReceiver
-	parts int // how many were handed over, for the refusal count
+	writer  *store.Writer
+	reader  *store.Reader
+	timeout time.Duration // bounds the write and the read together
 }
 
-func (p *storedParts) Gather(ctx context.Context, parts []formats.SplitPart) ([]formats.SplitPart, error) {
-	p.parts = len(parts)
+func (p storedParts) Gather(ctx context.Context, parts []formats.SplitPart) ([]formats.SplitPart, error) {
 	rows := make([]store.PendingPart, len(parts))
 	keys := make([]store.PartKey, len(parts))
 	for i, sp := range parts {
 		keys[i] = store.PartKey{SessionID: sp.SessionID, WindowID: sp.WindowID, Event: sp.Event, EventTime: sp.Time}
 		rows[i] = store.PendingPart{PartKey: keys[i], Part: sp.Part, Total: sp.Total, Body: sp.Body}
 	}
-	qctx, cancel := context.WithTimeout(ctx, p.r.cfg.ClickHouse.Timeout)
+	qctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	if err := p.r.writer.WritePendingParts(qctx, rows); err != nil {
+	if err := p.writer.WritePendingParts(qctx, rows); err != nil {
 		return nil, err
 	}
-	stored, err := p.r.reader.PendingPartsOf(qctx, keys)
+	stored, err := p.reader.PendingPartsOf(qctx, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,18 @@ func (q *Request) JoinSplit(ctx context.Context, ps PartStore) (refused []error,
 	return q.rrWeb.joinSplit(ctx, ps)
 }
 
+// SplitWaiting is how many parts of split events the request holds whose
+// events are not joined yet (the records a failed JoinSplit leaves unstored).
+func (q *Request) SplitWaiting() int {
+	n := 0
+	for _, s := range q.rrWeb.split {
+		if !s.joined {
+			n += len(s.parts)
+		}
+	}
+	return n
+}
+
 // Chunks returns the chunks of the request, format by format.
 func (q *Request) Chunks() []Chunk {
 	var out []Chunk

@@ -586,3 +586,50 @@ func TestFaroConsoleRecordsAreReadAsConsole(t *testing.T) {
 		t.Error("another SDK's log read as console")
 	}
 }
+
+// failingParts is a PartStore whose ClickHouse is down.
+type failingParts struct{}
+
+var errPartsDown = errors.New("parts store down")
+
+func (failingParts) Gather(context.Context, []SplitPart) ([]SplitPart, error) {
+	return nil, errPartsDown
+}
+
+func TestRRWebSplitPartsStoreFailureFailsTheRequest(t *testing.T) {
+	_, recs := splitRecords(time.Now().UnixMilli(), 3, 2, 30)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for _, lr := range recs[:len(recs)-2] { // event 2 lacks its last part
+		lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q := NewRequest()
+	if _, errs := take(t, q, ld); errs != nil {
+		t.Fatal(errs)
+	}
+	waiting := q.SplitWaiting()
+	if _, err := q.JoinSplit(context.Background(), failingParts{}); !errors.Is(err, errPartsDown) {
+		t.Fatalf("JoinSplit: %v, want the store's error", err)
+	}
+	if waiting == 0 || q.SplitWaiting() != waiting || waiting != len(recs)-3 {
+		t.Errorf("%d parts waiting before, %d after, want %d", waiting, q.SplitWaiting(), len(recs)-3)
+	}
+	// an event complete in its request never reaches the store
+	_, whole := splitRecords(time.Now().UnixMilli(), 3, 2, 30)
+	ld = plog.NewLogs()
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+	sl = rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for _, lr := range whole {
+		lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q = NewRequest()
+	take(t, q, ld)
+	if _, err := q.JoinSplit(context.Background(), failingParts{}); err != nil || q.SplitWaiting() != 0 || len(q.Chunks()) != 1 {
+		t.Errorf("a request with its split event whole asked the store: %v, %d waiting", err, q.SplitWaiting())
+	}
+}
