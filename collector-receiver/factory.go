@@ -6,8 +6,9 @@
 //
 // This package holds the configuration, the factory, the receiver's
 // lifecycle and its transports (OTLP/HTTP, OTLP/gRPC) with their limits,
-// ingest keys and status codes. What a request becomes is internal/ingest's;
-// which sessions are kept is internal/retention's.
+// ingest keys and status codes, and the ClickHouse store of split rr-web
+// parts (splitparts.go) it hands to decoding. What a request becomes is
+// internal/ingest's; which sessions are kept is internal/retention's.
 package sessionreplayreceiver
 
 import (

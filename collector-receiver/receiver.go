@@ -180,7 +180,7 @@ func (r *srReceiver) newIngester() *ingest.Ingester {
 		MaxClockSkew: r.cfg.MaxClockSkew, ForwardReplayChunks: r.cfg.ForwardReplayChunks, MaxSessions: r.cfg.Sessions.MaxSessions,
 		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.Interval()},
 		ingest.Deps{Masker: r.masker, Rules: r.rules, Decisions: r.engine, Write: r.add, AdmitSessions: r.admitSessions,
-			Telemetry: r.tb})
+			Telemetry: r.tb, Parts: storedParts{r.writer, r.reader, r.cfg.ClickHouse.Timeout}})
 }
 
 func (r *srReceiver) newBatcher() *store.Batcher {

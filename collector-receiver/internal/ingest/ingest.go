@@ -4,10 +4,10 @@
 // clicks a chunk leaves unanswered (dead-click candidates, judged later by
 // the retention sweeper), and the decisions and pending matches of span and
 // log rules. It holds the memory decoding needs between requests (the
-// privacy state and click target names of open tabs, parsed user agents,
-// parts of split rr-web events), none of it the only copy of anything; the
-// retention decisions it asks and claims are the retention engine's
-// (internal/retention). Transports, limits and status codes are the
+// privacy state and click target names of open tabs, parsed user agents;
+// parts of split rr-web events are in ClickHouse), none of it the only copy
+// of anything; the retention decisions it asks and claims are the retention
+// engine's (internal/retention). Transports, limits and status codes are the
 // receiver's: errors come back unchanged for it to map.
 package ingest
 
@@ -71,16 +71,16 @@ type Deps struct {
 	// chunks (n per session id); its error is returned as is.
 	AdmitSessions func(perSession map[string]int) error
 	Telemetry     *metadata.TelemetryBuilder
-	// Parts reassembles split rr-web events; nil: in memory (rrparts.go).
-	Parts formats.Parts
+	// Parts holds the parts of split rr-web events that straddle requests
+	// (in ClickHouse, for every replica: the receiver's storedParts).
+	Parts formats.PartStore
 }
 
 // Ingester decodes requests into rows. Its methods are safe for concurrent
 // use by any number of requests.
 type Ingester struct {
-	cfg   Config
-	deps  Deps
-	parts formats.Parts
+	cfg  Config
+	deps Deps
 
 	mu       sync.Mutex // guards sessions and uaCache
 	sessions map[string]*sessState
@@ -92,11 +92,8 @@ type Ingester struct {
 
 // New returns an Ingester; Start runs its idle loop.
 func New(cfg Config, d Deps) *Ingester {
-	g := &Ingester{cfg: cfg, deps: d, parts: d.Parts,
+	g := &Ingester{cfg: cfg, deps: d,
 		sessions: map[string]*sessState{}, uaCache: map[string]useragent.Info{}, quit: make(chan struct{})}
-	if g.parts == nil {
-		g.parts = newMemParts()
-	}
 	return g
 }
 

@@ -31,7 +31,7 @@ type LogsResult struct {
 func (g *Ingester) ConsumeLogs(ctx context.Context, ld plog.Logs, browserUA string) (LogsResult, error) {
 	q := g.newRequest()
 	q.browserUA = browserUA
-	replay := formats.NewRequest(g.parts)
+	replay := formats.NewRequest()
 	forwardChunks := g.cfg.ForwardReplayChunks
 
 	rls := ld.ResourceLogs()
@@ -69,6 +69,17 @@ func (g *Ingester) ConsumeLogs(ctx context.Context, ld plog.Logs, browserUA stri
 				}
 			})
 		}
+	}
+	// split rr-web events straddling requests are joined in ClickHouse
+	refusedSplit, err := replay.JoinSplit(ctx, g.deps.Parts)
+	if err != nil {
+		g.refused(ctx, replay.SplitWaiting(), "clickhouse")
+		q.release()
+		return LogsResult{}, err
+	}
+	for _, err := range refusedSplit {
+		q.reject("%v", err)
+		g.refused(ctx, 1, "malformed")
 	}
 	var chunks []chunkIn
 	for _, c := range replay.Chunks() {
