@@ -197,7 +197,7 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 		}
 	}
 	// split rr-web events straddling requests are joined in ClickHouse
-	refusedSplit, err := replay.JoinSplit(ctx, storedParts{r.writer, r.reader, r.cfg.ClickHouse.Timeout})
+	refusedSplit, err := replay.JoinSplit(ctx, r.parts)
 	if err != nil {
 		r.refused(ctx, replay.SplitWaiting(), "clickhouse")
 		q.release()
