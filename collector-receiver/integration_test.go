@@ -123,7 +123,7 @@ type collector struct {
 	db       string
 	sink     *sink
 	reader   *store.Reader
-	logs     *bytes.Buffer
+	logs     *syncWriter // the collector's output
 	cmd      *exec.Cmd
 	done     chan struct{}
 }
@@ -139,7 +139,8 @@ func startCollector(t *testing.T, rulesYAML string, extra string) *collector {
 func startCollectorOn(t *testing.T, conn driver.Conn, db, dsn, endpoint, rulesYAML, extra string) *collector {
 	t.Helper()
 	bin := collectorBinary(t)
-	if endpoint == "" {
+	pick := endpoint == ""
+	if pick {
 		endpoint = freePort(t)
 	}
 	sk := &sink{spans: map[string]int{}, logs: map[string]int{}}
@@ -161,7 +162,8 @@ func startCollectorOn(t *testing.T, conn driver.Conn, db, dsn, endpoint, rulesYA
 	if strings.Contains(extra, "\n    privacy:") || strings.HasPrefix(extra, "    privacy:") {
 		privacyYAML = ""
 	}
-	cfg := fmt.Sprintf(`receivers:
+	config := func(endpoint string) string {
+		return fmt.Sprintf(`receivers:
   sessionreplay:
     endpoint: %s
     max_request_body_size: 2097152
@@ -200,13 +202,41 @@ service:
       processors: [batch]
       exporters: [otlphttp]
 `, endpoint, corsYAML, dsn, privacyYAML, rulesYAML, extra, sinkAddr)
+	}
+	// The port was free when picked, but another test process may take it
+	// before the collector binds it: a collector that exits on "address
+	// already in use" is started again (on a new port when the test did not
+	// ask for one).
+	for attempt := 1; ; attempt++ {
+		c, bindErr := launchCollector(t, bin, config(endpoint), endpoint)
+		if !bindErr {
+			c.conn, c.db, c.sink, c.reader = conn, db, sk, store.NewReader(conn, db)
+			return c
+		}
+		if attempt == 5 {
+			t.Fatalf("collector could not bind %s:\n%s", endpoint, c.logs.String())
+		}
+		if pick {
+			endpoint = freePort(t)
+		} else {
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// launchCollector starts the binary with cfg and waits until it serves on
+// endpoint; bindErr reports a collector that exited because the port was
+// taken.
+func launchCollector(t *testing.T, bin, cfg, endpoint string) (c *collector, bindErr bool) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
+	logs := &syncWriter{w: &out}
 	cmd := exec.Command(bin, "--config", path)
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,41 +250,55 @@ service:
 			_ = cmd.Process.Kill()
 		}
 		if t.Failed() {
-			t.Logf("collector output:\n%s", out.String())
+			t.Logf("collector output:\n%s", logs.String())
 		}
 	})
-	c := &collector{t: t, endpoint: endpoint, conn: conn, db: db, sink: sk, reader: store.NewReader(conn, db), logs: &out, cmd: cmd, done: done}
+	c = &collector{t: t, endpoint: endpoint, logs: logs, cmd: cmd, done: done}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Post("http://"+endpoint+"/v1/traces", "application/json", strings.NewReader(`{}`))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 || resp.StatusCode == 401 { // 401: ingest keys configured
-				break
+		// ready: the service started (so this process holds the port, not
+		// another test's) and the receiver answers
+		if strings.Contains(logs.String(), "Everything is ready") {
+			resp, err := http.Post("http://"+endpoint+"/v1/traces", "application/json", strings.NewReader(`{}`))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 || resp.StatusCode == 401 { // 401: ingest keys configured
+					break
+				}
 			}
 		}
 		select {
 		case <-done:
-			t.Fatalf("collector exited:\n%s", out.String())
+			if strings.Contains(logs.String(), "address already in use") {
+				return c, true
+			}
+			t.Fatalf("collector exited:\n%s", logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("collector did not start: %v\n%s", err, out.String())
+			t.Fatalf("collector did not start:\n%s", logs.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return c
+	return c, false
 }
 
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  *bytes.Buffer
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// String is what was written so far.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
 
 func (c *collector) post(path, ct string, body []byte, hdr ...string) (int, []byte, http.Header) {

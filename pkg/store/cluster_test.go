@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -88,6 +89,61 @@ func TestShardedClusterWithoutKeeper(t *testing.T) {
 	got, err := store.NewReader(conns[1], opts.Database).Chunks(ctx, "s07")
 	if err != nil || len(got) != 1 {
 		t.Fatalf("read one session through the other shard: %d chunks, %v", len(got), err)
+	}
+	readsAcrossTables(t, syncCtx, conns, opts.Database, t0)
+}
+
+// readsAcrossTables checks the reads that combine two tables (the retained
+// filter, the retained count, trace to session) on a cluster, where each is
+// a Distributed table sharded by its own key: ClickHouse refuses a plain IN
+// over another Distributed table inside a distributed query by default
+// (distributed_product_mode = deny), and "local" would be wrong for tables
+// sharded differently.
+func readsAcrossTables(t *testing.T, ctx context.Context, conns []driver.Conn, db string, t0 time.Time) {
+	t.Helper()
+	w := store.NewWriter(conns[0], db)
+	var sums []store.SessionSummary
+	var decs []store.Decision
+	for i := 0; i < 40; i++ {
+		id := fmt.Sprintf("s%02d", i)
+		sums = append(sums, store.SessionSummary{SessionID: id, PartID: store.PartID("chunk", id), Start: t0, End: t0.Add(time.Minute), Chunks: 1, Events: 10})
+		if i%4 == 0 {
+			decs = append(decs, store.Decision{SessionID: id, Rule: "errors", TriggerTime: t0.Add(30 * time.Second)})
+		}
+	}
+	links := []store.TraceLink{{TraceID: "trace-a", SessionID: "s03", SpanID: "a1", Time: t0.Add(time.Second)},
+		{TraceID: "trace-a", SessionID: "s17", SpanID: "a2", Time: t0.Add(2 * time.Second)}}
+	if err := w.Write(ctx, &store.Batch{Sessions: sums, Decisions: decs, Links: links}); err != nil {
+		t.Fatal(err)
+	}
+	tr := store.TimeRange{From: t0.Add(-time.Hour), To: t0.Add(time.Hour)}
+	for i, conn := range conns {
+		r := store.NewReader(conn, db)
+		rows, err := r.ListSessions(ctx, store.ListQuery{SessionFilter: store.SessionFilter{TimeRange: tr, RetainedOnly: true}, Limit: 100})
+		if err != nil {
+			t.Fatalf("shard %d: retained sessions: %v", i, err)
+		}
+		if len(rows) != len(decs) {
+			t.Errorf("shard %d: %d retained sessions listed, want %d", i, len(rows), len(decs))
+		}
+		stats, err := r.SessionStats(ctx, store.SessionFilter{TimeRange: tr}, time.Hour)
+		if err != nil {
+			t.Fatalf("shard %d: session stats: %v", i, err)
+		}
+		var all, retained uint64
+		for _, p := range stats {
+			all, retained = all+p.Sessions, retained+p.Retained
+		}
+		if all != 40 || retained != uint64(len(decs)) {
+			t.Errorf("shard %d: stats count %d sessions, %d retained; want 40, %d", i, all, retained, len(decs))
+		}
+		ts, err := r.TraceSessions(ctx, "trace-a", tr, 10)
+		if err != nil {
+			t.Fatalf("shard %d: trace sessions: %v", i, err)
+		}
+		if len(ts) != 2 || ts[0].SessionID != "s03" || ts[1].SessionID != "s17" {
+			t.Errorf("shard %d: trace-a opens %+v, want s03 then s17", i, ts)
+		}
 	}
 }
 

@@ -184,7 +184,10 @@ func (f SessionFilter) sql(db string, p *params) (where, narrow, having string, 
 	}
 	if f.RetainedOnly {
 		// A decision is taken during the session or when it goes idle.
-		w = append(w, fmt.Sprintf("session_id IN (SELECT session_id FROM %s.%s WHERE trigger_time >= %s - INTERVAL %d SECOND)",
+		// GLOBAL: on a cluster both tables are Distributed; the set is
+		// built once and sent to the shards (a plain IN over a Distributed
+		// table inside a distributed query is refused).
+		w = append(w, fmt.Sprintf("session_id GLOBAL IN (SELECT session_id FROM %s.%s WHERE trigger_time >= %s - INTERVAL %d SECOND)",
 			db, TableDecisions, from, int64((MaxSessionDuration+time.Hour)/time.Second)))
 	}
 	h := []string{"min(start_time) <= " + to, "max(end_time) >= " + from}
@@ -283,7 +286,8 @@ type SessionRow struct {
 // overlapping the range: the aggregates are exact), narrowed by the row
 // conditions of per-session constant keys, and only the columns the filter
 // and the ordering need. Then the displayed columns are aggregated for those
-// sessions alone (the IN set uses the primary key, session_id).
+// sessions alone (the IN set uses the primary key, session_id). The sets are
+// GLOBAL IN: on a cluster the page is chosen across every shard, once.
 func (r *Reader) ListSessions(ctx context.Context, q ListQuery) ([]SessionRow, error) {
 	p := newParams()
 	where, narrow, having, err := q.SessionFilter.sql(r.db, p)
@@ -320,7 +324,7 @@ FROM (
         toString(max(country)) AS s_country, tupleElement(min(entry), 'url') AS s_entry,
         sum(page_views) AS s_pages, sum(clicks) AS s_clicks, sum(rage_clicks) AS s_rage, sum(dead_clicks) AS s_dead, sum(errors) AS s_errors
     FROM %[1]s.%[2]s FINAL
-    WHERE %[3]s AND session_id IN (
+    WHERE %[3]s AND session_id GLOBAL IN (
         SELECT session_id FROM %[1]s.%[2]s FINAL
         WHERE %[13]s
         GROUP BY session_id

@@ -43,7 +43,7 @@ FROM (
 INNER JOIN (
     SELECT session_id, min(start_time) AS s_start, max(end_time) AS s_end
     FROM %[1]s.%[3]s
-    WHERE session_id IN (SELECT session_id FROM %[1]s.%[2]s WHERE trace_id = %[4]s)
+    WHERE session_id GLOBAL IN (SELECT session_id FROM %[1]s.%[2]s WHERE trace_id = %[4]s)
     GROUP BY session_id
 ) AS s ON s.session_id = l.session_id
 ORDER BY l.span_time, l.session_id

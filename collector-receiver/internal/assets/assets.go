@@ -5,9 +5,10 @@
 // on the stored bytes, after privacy masking, so an asset is masked content
 // and its hash is the hash of what is stored.
 //
-// The chunk keeps valid JSON: each value becomes an assetref placeholder,
-// and the references (offset, hash) travel beside the data, so re-inlining
-// (pkg/assetref) never has to guess which strings are placeholders.
+// The chunk keeps valid JSON: each value is cut out of its quotes, leaving
+// the empty string, and the references (offset, hash) travel beside the
+// data, so re-inlining (pkg/assetref) never has to guess which strings are
+// placeholders, and data plus assets are the chunk's bytes exactly.
 package assets
 
 import (
@@ -25,7 +26,7 @@ import (
 // storage benchmark).
 const DefaultMinBytes = 1024
 
-// Extractor replaces large string values by placeholders.
+// Extractor cuts large string values out of their quotes.
 type Extractor struct {
 	// MinBytes is the size bound of a value (DefaultMinBytes when 0).
 	MinBytes int
@@ -73,18 +74,18 @@ func (x Extractor) Extract(data []byte) (Extracted, error) {
 	size := len(data)
 	for _, t := range big {
 		tok := &tp.Tokens[t]
-		size -= int(tok.End-tok.Start) - assetref.PlaceholderLen
+		size -= int(tok.End-tok.Start) - len(assetref.Placeholder)
 	}
 	buf := make([]byte, 0, size)
 	seen := make(map[assetref.Hash]bool, len(big))
 	last := int32(0)
 	for _, t := range big {
 		tok := &tp.Tokens[t]
-		value := data[tok.Start:tok.End]
+		value := data[tok.Start+1 : tok.End-1] // between the quotes
 		h := assetref.Of(value)
 		buf = append(buf, data[last:tok.Start]...)
 		out.Refs = append(out.Refs, assetref.Ref{Offset: uint32(len(buf)), Hash: h})
-		buf = append(buf, assetref.Placeholder(h)...)
+		buf = append(buf, assetref.Placeholder...)
 		last = tok.End
 		if !seen[h] {
 			seen[h] = true

@@ -42,7 +42,8 @@ func uniqueValue(session string) string { return strings.Repeat("only in "+sessi
 
 func siteHasAsset(t *testing.T, conn driver.Conn, db string, value string) bool {
 	t.Helper()
-	h := assetref.Of(fmt.Appendf(nil, "%q", value))
+	q := fmt.Appendf(nil, "%q", value)
+	h := assetref.Of(q[1 : len(q)-1]) // the token between its quotes
 	var n uint64
 	ctx := clickhouse.Context(context.Background(), clickhouse.WithParameters(clickhouse.Parameters{"h": h.String()}))
 	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".replay_assets WHERE site = 'shop-web' AND hex(hash) = upper({h:String})").Scan(&n); err != nil {
