@@ -105,9 +105,23 @@ async function frame(kind) {
   const context = await browser.newContext();
   try {
     const r = await open(context, cfg.long, kind, undefined);
+    // the recorded page's own animations (a spinner) stopped, so the frame is the same on every render
+    const dom = await r.page.evaluate(() => {
+      const doc = document.querySelector('[data-testid=replay-frame] iframe').contentDocument;
+      for (const a of doc.getAnimations()) {
+        a.pause();
+        a.currentTime = 0;
+      }
+      for (const svg of doc.querySelectorAll('svg')) {
+        svg.pauseAnimations?.();
+        svg.setCurrentTime?.(0);
+      }
+      // the document as rebuilt, with the text of its stylesheets (what the assets are)
+      return doc.documentElement.outerHTML;
+    });
     await r.page.waitForTimeout(300);
     const shot = await r.page.locator('[data-testid=replay-frame] iframe').screenshot({ animations: 'disabled' });
-    return { shot, assetRequests: r.assetRequests };
+    return { shot, dom, assetRequests: r.assetRequests };
   } finally {
     await context.close();
   }
@@ -117,9 +131,21 @@ try {
   if (cfg.mode === 'check') {
     const backend = await frame('backend');
     const panel = await frame('panel');
+    if (process.env.BENCH_ASSETS_SHOTS) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(`${process.env.BENCH_ASSETS_SHOTS}/backend.png`, backend.shot);
+      writeFileSync(`${process.env.BENCH_ASSETS_SHOTS}/panel.png`, panel.shot);
+      writeFileSync(`${process.env.BENCH_ASSETS_SHOTS}/backend2.png`, (await frame('backend')).shot);
+    }
     console.log(
       'JSON ' +
-        JSON.stringify({ samePixels: backend.shot.equals(panel.shot), assetRequests: panel.assetRequests, bytes: panel.shot.length })
+        JSON.stringify({
+          samePixels: backend.shot.equals(panel.shot),
+          sameDocument: backend.dom === panel.dom,
+          documentChars: panel.dom.length,
+          assetRequests: panel.assetRequests,
+          bytes: panel.shot.length,
+        })
     );
   } else {
     const kinds = ['backend', 'panel-cold', 'panel-warm'];
