@@ -176,6 +176,22 @@ func inlineAsThePanelDoes(t *testing.T, base, events string, l assetLine) string
 	return string(utf16.Decode(append(out, units[last:]...)))
 }
 
+// legacyChunk is a chunk of site "shop" in the placeholder form rows had
+// before the empty string token (a token naming the hash, the asset's value
+// with its quotes): the backend re-inlines it, even when the panel asks for
+// references.
+func legacyChunk(start time.Time) (store.Chunk, []byte) {
+	value := `"` + stylesheet("old") + `"`
+	h := assetref.Of([]byte(value))
+	placeholder := `"\u0000sr-asset:` + h.String() + `"`
+	head := fmt.Sprintf(`[{"type":3,"data":{"source":8,"id":2,"adds":[{"rule":`)
+	tail := fmt.Sprintf(`,"index":0}]},"timestamp":%d}]`, start.UnixMilli())
+	return store.Chunk{SessionID: "s-refs", WindowID: "w1", Seq: 3, Start: start, End: start, EventCount: 1, ServiceName: "shop",
+		Data:   []byte(head + placeholder + tail),
+		Refs:   []assetref.Ref{{Offset: uint32(len(head)), Hash: h}},
+		Assets: []assetref.Asset{{Hash: h, Value: []byte(value)}}}, []byte(head + value + tail)
+}
+
 func TestReplayWithAssetRefsGivesTheEventsByteEqualOnceThePanelInlines(t *testing.T) {
 	conn, db := migrated(t)
 	t0 := recent()
@@ -183,11 +199,12 @@ func TestReplayWithAssetRefsGivesTheEventsByteEqualOnceThePanelInlines(t *testin
 	second, whole1 := assetChunk(t, "s-refs", 1, t0.Add(time.Minute), stylesheet("b"), stylesheet("c"))
 	plain := store.Chunk{SessionID: "s-refs", WindowID: "w1", Seq: 2, Start: t0.Add(2 * time.Minute), End: t0.Add(2 * time.Minute),
 		EventCount: 1, ServiceName: "shop", Data: []byte(fmt.Sprintf(`[{"type":3,"data":{"source":1,"positions":[]},"timestamp":%d}]`, t0.Add(2*time.Minute).UnixMilli()))}
-	if err := store.NewWriter(conn, db).WriteChunks(context.Background(), store.TableBuffer, []store.Chunk{first, second, plain}); err != nil {
+	legacy, whole3 := legacyChunk(t0.Add(3 * time.Minute))
+	if err := store.NewWriter(conn, db).WriteChunks(context.Background(), store.TableBuffer, []store.Chunk{first, second, plain, legacy}); err != nil {
 		t.Fatal(err)
 	}
 	base := grafanaWithPlugin(t, db)
-	want := [][]byte{whole0, whole1, plain.Data}
+	want := [][]byte{whole0, whole1, plain.Data, whole3}
 
 	_, body := get(t, base+"sessions/s-refs/replay?assets=refs")
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -208,7 +225,7 @@ func TestReplayWithAssetRefsGivesTheEventsByteEqualOnceThePanelInlines(t *testin
 		got = append(got, []byte(inlineAsThePanelDoes(t, base, events, l)))
 	}
 	if refs != 4 {
-		t.Fatalf("%d references on the stream, want 4 (2 per snapshot chunk)", refs)
+		t.Fatalf("%d references on the stream, want 4 (2 per snapshot chunk; the legacy row's re-inlined)", refs)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d chunks, want %d", len(got), len(want))

@@ -52,13 +52,16 @@ async function open(context, session, assets, network) {
       cached.add(e.requestId);
     }
   });
-  cdp.on('Network.loadingFinished', (e) => {
+  // bytes as they arrive (the replay stream is read only as far as the frame needs: it does not finish)
+  cdp.on('Network.dataReceived', (e) => {
     const url = urls.get(e.requestId) ?? '';
-    if (url.includes('/api/')) {
-      dataBytes += cached.has(e.requestId) ? 0 : e.encodedDataLength;
-      if (url.includes('/resources/assets/') && !cached.has(e.requestId)) {
-        assetRequests++;
-      }
+    if (url.includes('/api/') && !cached.has(e.requestId)) {
+      dataBytes += e.encodedDataLength || e.dataLength;
+    }
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    if ((urls.get(e.requestId) ?? '').includes('/resources/assets/') && !cached.has(e.requestId)) {
+      assetRequests++;
     }
   });
   const q = new URLSearchParams({ session: session.id, replay_time: String(session.target), skip: '0', w: '1220', h: '780' });
@@ -77,12 +80,24 @@ async function open(context, session, assets, network) {
     { polling: 20, timeout: 120_000 }
   );
   const shown = await page.evaluate(() => performance.now());
-  const mount = await page.evaluate(
-    () => performance.getEntriesByName('sessionreplay:mount', 'mark')[0]?.startTime ?? Number.NaN
-  );
+  // the panel's marks (src/panel/replay/timing.ts): where its part of the time goes
+  const marks = await page.evaluate(() => {
+    const at = (name) => performance.getEntriesByName(`sessionreplay:${name}`, 'mark')[0]?.startTime ?? Number.NaN;
+    return { mount: at('mount'), request: at('request'), meta: at('meta'), chunk: at('first-chunk'), frame: at('first-frame') };
+  });
+  const mount = marks.mount;
   // the stream's and the assets' bytes have all arrived once the frame shows; give the last events a moment
   await page.waitForTimeout(50);
-  return { page, panelMs: shown - mount, totalMs: shown, dataBytes, assetRequests };
+  return {
+    page,
+    panelMs: shown - mount,
+    totalMs: shown,
+    dataBytes,
+    assetRequests,
+    toMeta: marks.meta - marks.request,
+    toChunk: marks.chunk - marks.meta,
+    toFrame: marks.frame - marks.chunk,
+  };
 }
 
 /** One measured open: a fresh browser profile (cold cache), warmed first with the other session when asked. */
@@ -171,6 +186,11 @@ try {
           assetRequests: median(rs.map((r) => r.assetRequests)),
         };
         fig[`${kind}/${net}`] = f;
+        const m = (k) => median(rs.map((r) => r[k])).toFixed(0);
+        console.error(
+          `# ${kind}/${net}: request->meta ${m('toMeta')} ms, meta->first chunk (its assets in) ${m('toChunk')} ms, ` +
+            `first chunk->first frame ${m('toFrame')} ms; panel part per run: ${rs.map((r) => r.panelMs.toFixed(0)).join(' ')}`
+        );
         const name = { backend: '(a) backend', 'panel-cold': '(b) panel, cold cache', 'panel-warm': '(c) panel, warm cache' }[kind];
         const netName = net === 'wan' ? '20 Mbit/s, 20 ms' : 'loopback';
         console.log(

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -119,7 +120,7 @@ func inChromium(tb testing.TB, cfg map[string]any, figures any) string {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "BENCH_ASSETS="+string(raw))
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr) // its "#" lines: where the time goes
 	out, err := cmd.Output()
 	if err != nil {
 		tb.Fatalf("bench-assets.mjs: %v\n%s\n%s", err, out, stderr.String())
