@@ -100,14 +100,18 @@ async function open(context, session, assets, network) {
   };
 }
 
-/** One measured open: a fresh browser profile (cold cache), warmed first with the other session when asked. */
+/**
+ * One measured open in a fresh browser profile. Every case first opens the other session of the site in that
+ * profile, so all three start from the same history (page bundle cached, a page closed before): (c) opens it with
+ * the panel fetching its assets, which warms the cache with the site's stylesheets; (a) and (b) open it with the
+ * backend re-inlining, which leaves the asset cache cold.
+ */
 async function run(kind, network) {
   const context = await browser.newContext();
   try {
-    if (kind === 'panel-warm') {
-      const warm = await open(context, cfg.other, 'panel', undefined);
-      await warm.page.close();
-    }
+    const before = await open(context, cfg.other, kind === 'panel-warm' ? 'panel' : 'backend', undefined);
+    await before.page.close();
+    await new Promise((r) => setTimeout(r, 300));
     const r = await open(context, cfg.long, kind === 'backend' ? 'backend' : 'panel', network);
     await r.page.close();
     return r;
