@@ -40,10 +40,7 @@ var errNoTrack = errors.New("no such track")
 
 // handleReplay streams GET sessions/<id>/replay?from=<ms>&track=<n> as NDJSON;
 // with after=<ms> (a live session's next chunks) only the chunks starting at
-// or after it, and the meta line even when there is none yet. With
-// assets=refs, chunks holding assets come as stored, with their references,
-// for a client that fetches each asset once (GET assets/<hash>) and
-// re-inlines it (the panel; see replay_assets.go).
+// or after it, and the meta line even when there is none yet.
 func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 	sid := r.PathValue("id")
 	if sid == "" {
@@ -77,17 +74,8 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 		}
 		trackN = n
 	}
-	var refs bool
-	switch v := r.URL.Query().Get("assets"); v {
-	case "":
-	case "refs":
-		refs = true
-	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("replay: assets=%q: the only choice is assets=refs (omit it for whole events)", v))
-		return
-	}
 	s := newNDJSONStream(w)
-	err := d.streamReplay(r.Context(), sid, trackN, from, after, refs, s)
+	err := d.streamReplay(r.Context(), sid, trackN, from, after, s)
 	switch {
 	case err == nil:
 		s.close()
@@ -110,9 +98,8 @@ func (d *Datasource) handleReplay(w http.ResponseWriter, r *http.Request) {
 // every chunk of track trackN from its last full snapshot at or before
 // `from` (all of the track's chunks when from is zero). A non-zero `after`
 // replaces that start: the chunks starting at or after it, for a panel
-// following a live session (it drops the chunks it already holds). With
-// refs, the chunks a line can carry with their references come as stored.
-func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, from, after time.Time, refs bool, s *ndjsonStream) error {
+// following a live session (it drops the chunks it already holds).
+func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, from, after time.Time, s *ndjsonStream) error {
 	summary, found, err := d.reader.Session(ctx, sid)
 	if err != nil {
 		return downstream(err)
@@ -152,22 +139,14 @@ func (d *Datasource) streamReplay(ctx context.Context, sid string, trackN int, f
 		}
 		return s.line(meta)
 	}
-	each := func(c *store.Chunk) error {
+	err = d.reader.StreamChunksIn(ctx, sid, ids, since, func(c *store.Chunk) error {
 		if !sent {
 			if err := writeMeta(c.Start); err != nil {
 				return err
 			}
 		}
-		if len(c.Refs) > 0 {
-			return writeChunkWithRefs(s, c)
-		}
 		return writeChunk(s, c)
-	}
-	if refs {
-		err = d.reader.StreamStoredChunksIn(ctx, sid, ids, since, lineCarriesRefs, each)
-	} else {
-		err = d.reader.StreamChunksIn(ctx, sid, ids, since, each)
-	}
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return downstream(ctx.Err())

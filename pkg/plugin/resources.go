@@ -22,9 +22,8 @@ func (d *Datasource) routes() http.Handler {
 	mux.HandleFunc("GET /tag-keys", d.handleTagKeys)
 	mux.HandleFunc("GET /tag-values", d.handleTagValues)
 	mux.HandleFunc("GET /sessions/{id}/replay", d.handleReplay)
-	mux.HandleFunc("GET /assets/{hash}", d.handleAsset)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "unknown resource "+r.Method+" "+r.URL.Path+": use tag-keys, tag-values, sessions/<id>/replay or assets/<hash>?site=<site>")
+		writeError(w, http.StatusNotFound, "unknown resource "+r.Method+" "+r.URL.Path+": use tag-keys, tag-values or sessions/<id>/replay")
 	})
 	return mux
 }

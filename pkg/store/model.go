@@ -18,8 +18,7 @@ type Chunk struct {
 	ServiceName  string
 	// Data is the JSON array of rrweb events (uncompressed; the column is ZSTD).
 	// Written with Refs, it holds their placeholders; read back, the Reader
-	// has put the assets in again and Refs is empty (except for the chunks
-	// StreamStoredChunksIn hands over as stored).
+	// has put the assets in again and Refs is empty.
 	Data []byte
 	// Refs are the placeholders of extracted assets in Data, by offset.
 	Refs []assetref.Ref

@@ -86,13 +86,6 @@ func (r *Reader) StreamChunks(ctx context.Context, sessionID string, since time.
 // StreamChunksIn is StreamChunks for the chunks of the given windows only
 // (nil: all windows), e.g. one replay track.
 func (r *Reader) StreamChunksIn(ctx context.Context, sessionID string, windows []string, since time.Time, fn func(*Chunk) error) error {
-	return r.streamChunks(ctx, sessionID, windows, since, nil, fn)
-}
-
-// streamChunks is StreamChunksIn; keepRefs (nil: never) says of a chunk read
-// with references whether to hand it over as stored (Data with placeholders,
-// Refs set) instead of re-inlined.
-func (r *Reader) streamChunks(ctx context.Context, sessionID string, windows []string, since time.Time, keepRefs func(*Chunk) bool, fn func(*Chunk) error) error {
 	q := fmt.Sprintf(`SELECT window_id, seq, start_time, end_time, event_count, full_snapshot, service_name, data, asset_hashes, asset_offsets
 FROM `+chunkSource+`
 WHERE start_time >= fromUnixTimestamp64Milli({since:Int64})
@@ -118,18 +111,6 @@ ORDER BY start_time, window_id, seq`, r.db, windowCond(windows))
 		c.Data = []byte(data)
 		c.Start, c.End = c.Start.UTC(), c.End.UTC()
 		if len(hashes) > 0 {
-			if keepRefs != nil {
-				if c.Refs, err = refsOf(hashes, offsets); err != nil {
-					return fmt.Errorf("read chunk %s/%d: %w", c.WindowID, c.Seq, err)
-				}
-				if keepRefs(&c) {
-					if err := fn(&c); err != nil {
-						return err
-					}
-					continue
-				}
-				c.Refs = nil
-			}
 			if c.Data, err = inl.inline(ctx, c.ServiceName, c.Data, hashes, offsets); err != nil {
 				return fmt.Errorf("read chunk %s/%d: %w", c.WindowID, c.Seq, err)
 			}

@@ -12,8 +12,6 @@ export interface ReplayOptions {
   speed: number;
   showEvents: boolean;
   showPicker: boolean;
-  /** Fetch assets (stylesheets) once each and put them in the events here, instead of the backend doing it. */
-  assetsInPanel?: boolean;
 }
 
 export const DEFAULT_OPTIONS: ReplayOptions = {

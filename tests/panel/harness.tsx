@@ -63,12 +63,7 @@ const timeRange: TimeRange = {
   to: dateTime(now),
   raw: { from: 'now-7d', to: 'now' },
 };
-const options: ReplayOptions = {
-  ...DEFAULT_OPTIONS,
-  skipInactive: params.get('skip') !== '0',
-  // where assets are put back in the events: `assets=panel` here, `assets=backend` in the data source
-  ...(params.has('assets') ? { assetsInPanel: params.get('assets') === 'panel' } : {}),
-};
+const options: ReplayOptions = { ...DEFAULT_OPTIONS, skipInactive: params.get('skip') !== '0' };
 
 const props = {
   id: 1,

@@ -132,7 +132,6 @@ export function ReplayPanel(props: Props) {
     skipInactive,
     autoPlay: options.autoPlay,
     fetchImpl,
-    assetsInPanel: options.assetsInPanel,
   });
 
   // timeline markers, from a `markers` query of the data source

@@ -1,4 +1,3 @@
-import { type AssetFetcher, type AssetChunkLine, splitAssetLine } from './assets';
 import { isChunk, isMeta, readNdjson } from './stream';
 import type { ReplayChunk, ReplayMeta, RrwebEvent } from './types';
 
@@ -14,10 +13,6 @@ interface EventPart {
 
 function isEventPart(line: unknown): line is EventPart {
   return Boolean(line) && (line as EventPart).type === 'event_part' && typeof (line as EventPart).data === 'string';
-}
-
-function isAssetChunk(line: unknown): line is AssetChunkLine {
-  return Boolean(line) && (line as AssetChunkLine).type === 'asset_chunk';
 }
 
 function isStreamError(line: unknown): line is { type: 'error'; message?: string } {
@@ -37,8 +32,6 @@ export interface LoaderOptions {
   /** Read ahead no further than this (unix ms of recorded time); raise it with `setWantUntil`. */
   wantUntil?: number;
   fetchImpl?: typeof fetch;
-  /** Asks for chunks as stored (`assets=refs`) and puts their assets in with this. */
-  assets?: AssetFetcher;
 }
 
 /**
@@ -76,10 +69,7 @@ export class ReplayLoader {
   }
 
   async start(): Promise<void> {
-    const { handlers, assets } = this.options;
-    const url = assets
-      ? `${this.options.url}${this.options.url.includes('?') ? '&' : '?'}assets=refs`
-      : this.options.url;
+    const { url, handlers } = this.options;
     const doFetch = this.options.fetchImpl ?? fetch.bind(globalThis);
     try {
       const res = await doFetch(url, {
@@ -102,10 +92,7 @@ export class ReplayLoader {
         throw new Error('replay response has no body');
       }
       let parts: string[] = [];
-      const parse = assets
-        ? (text: string): unknown => splitAssetLine(text) ?? JSON.parse(text)
-        : (text: string): unknown => JSON.parse(text);
-      for await (const line of readNdjson(res.body, parse)) {
+      for await (const line of readNdjson(res.body)) {
         if (this.finished) {
           return;
         }
@@ -114,11 +101,6 @@ export class ReplayLoader {
           handlers.onMeta(line);
         } else if (isChunk(line)) {
           chunk = line;
-        } else if (assets && isAssetChunk(line)) {
-          chunk = await assets.chunk(line);
-          if (this.finished) {
-            return;
-          }
         } else if (isEventPart(line)) {
           if (line.part === 0) {
             parts = [];

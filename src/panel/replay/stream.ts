@@ -2,15 +2,13 @@ import type { ReplayChunk, ReplayLine, ReplayMeta } from './types';
 
 /**
  * Incremental NDJSON parser: push byte or text pieces as they arrive (a piece may end in the middle of a line or of
- * a multi-byte character); complete lines come out parsed (by `parse`, JSON.parse unless given). Blank lines are
- * skipped; a line that is not JSON throws with its line number.
+ * a multi-byte character); complete lines come out parsed. Blank lines are skipped; a line that is not JSON throws
+ * with its line number.
  */
 export class NdjsonParser<T = unknown> {
   private buffer = '';
   private line = 0;
   private readonly decoder = new TextDecoder('utf-8');
-
-  constructor(private readonly parse: (line: string) => T = (line) => JSON.parse(line) as T) {}
 
   push(piece: Uint8Array | string): T[] {
     this.buffer += typeof piece === 'string' ? piece : this.decoder.decode(piece, { stream: true });
@@ -41,7 +39,7 @@ export class NdjsonParser<T = unknown> {
       return;
     }
     try {
-      out.push(this.parse(trimmed));
+      out.push(JSON.parse(trimmed) as T);
     } catch (e) {
       throw new Error(`invalid NDJSON at line ${this.line}: ${(e as Error).message}`);
     }
@@ -49,12 +47,9 @@ export class NdjsonParser<T = unknown> {
 }
 
 /** Reads a byte stream (e.g. `response.body`) and yields each parsed line as soon as it is complete. */
-export async function* readNdjson<T = unknown>(
-  body: ReadableStream<Uint8Array>,
-  parse?: (line: string) => T
-): AsyncGenerator<T> {
+export async function* readNdjson<T = unknown>(body: ReadableStream<Uint8Array>): AsyncGenerator<T> {
   const reader = body.getReader();
-  const parser = new NdjsonParser<T>(parse);
+  const parser = new NdjsonParser<T>();
   try {
     while (true) {
       const { value, done } = await reader.read();

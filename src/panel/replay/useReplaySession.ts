@@ -3,7 +3,6 @@ import { type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useSta
 import { ReplayLoader } from './loader';
 import { inactiveStretches, type Stretch } from './navigation';
 import { ReplayPlayer } from './player';
-import { assetFetcher } from './assets';
 import { replayResourceUrl } from './stream';
 import { mark } from './timing';
 import { switchFrom } from './tracks';
@@ -59,8 +58,6 @@ interface Args {
   skipInactive: boolean;
   autoPlay: boolean;
   fetchImpl?: typeof fetch;
-  /** Streams chunks as stored and puts their assets in here (assets.ts) instead of the backend doing it. */
-  assetsInPanel?: boolean;
 }
 
 const INITIAL: ReplayState = {
@@ -85,7 +82,6 @@ export function useReplaySession({
   skipInactive,
   autoPlay,
   fetchImpl,
-  assetsInPanel,
 }: Args) {
   const [state, setState] = useState<ReplayState>(INITIAL);
   const player = useRef<ReplayPlayer | null>(null);
@@ -120,7 +116,6 @@ export function useReplaySession({
         return;
       }
       stop();
-      const assets = assetsInPanel ? assetFetcher(dsUid, fetchImpl) : undefined;
       const buffering = { current: false };
       const p = new ReplayPlayer(
         root,
@@ -194,7 +189,6 @@ export function useReplaySession({
           const next = new ReplayLoader({
             url: replayResourceUrl(dsUid, sessionId, undefined, trackRef.current, newestStart),
             fetchImpl,
-            assets,
             handlers: {
               onMeta: (m) => {
                 const prev = meta.current;
@@ -228,7 +222,6 @@ export function useReplaySession({
         url: replayResourceUrl(dsUid, sessionId, from, trackRef.current),
         wantUntil: -Infinity,
         fetchImpl,
-        assets,
         handlers: {
           onMeta: (m) => {
             mark('meta');
@@ -283,7 +276,7 @@ export function useReplaySession({
       mark('request');
       void l.start();
     },
-    [dsUid, sessionId, container, stop, fetchImpl, assetsInPanel]
+    [dsUid, sessionId, container, stop, fetchImpl]
   );
 
   // a new session (or start time): load from scratch; another track of the same session: load it from the moment
