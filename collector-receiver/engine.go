@@ -31,7 +31,6 @@ type engine struct {
 	traceRing []string
 	traceNext int
 	uaCache   map[string]useragent.Info
-	rrParts   map[rrKey]*rrPartial
 	sweeper   *retention.Sweeper
 
 	copyCh chan copyReq
@@ -45,7 +44,7 @@ type sessState struct {
 	mu       sync.Mutex // guards windows
 	lastSeen time.Time
 	windows  map[string]*privacy.State
-	signals  sessionSignals // click targets and dead clicks (signals.go)
+	signals  sessionSignals // click target names (signals.go)
 }
 
 type copyReq struct {
@@ -56,7 +55,6 @@ type copyReq struct {
 const (
 	maxTraceLinks = 200000
 	maxUACache    = 10000
-	maxRRParts    = 10000
 )
 
 func newEngine(r *srReceiver) *engine {
@@ -68,7 +66,6 @@ func newEngine(r *srReceiver) *engine {
 		traceSess: map[string]string{},
 		traceRing: make([]string, 0, 1024),
 		uaCache:   map[string]useragent.Info{},
-		rrParts:   map[rrKey]*rrPartial{},
 		copyCh:    make(chan copyReq, 4096),
 		quit:      make(chan struct{}),
 	}
@@ -333,8 +330,8 @@ func (e *engine) sessionOfTrace(traceID string) string {
 
 // ---- idle sessions ----
 
-// idleLoop forgets the privacy state of sessions that went idle and settles
-// their last dead-click candidates; the sweeper judges them from ClickHouse.
+// idleLoop forgets the cached state (privacy, click target names) of
+// sessions that went idle; the sweeper judges them from ClickHouse.
 func (e *engine) idleLoop() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.sweeper.Interval())
@@ -346,73 +343,12 @@ func (e *engine) idleLoop() {
 		case <-t.C:
 		}
 		now := time.Now()
-		var idle map[string]*sessState
 		e.mu.Lock()
 		for id, st := range e.sessions {
 			if now.Sub(st.lastSeen) >= e.r.cfg.Sessions.IdleTimeout {
 				delete(e.sessions, id)
-				if idle == nil {
-					idle = map[string]*sessState{}
-				}
-				idle[id] = st
 			}
 		}
 		e.mu.Unlock()
-		// Clicks still waiting for a later chunk are judged now; their rows
-		// reach ClickHouse after the sweeper may have judged the session, which
-		// then judges it again once these rows are idle too.
-		for id, st := range idle {
-			e.idleSignals(id, st)
-		}
 	}
-}
-
-// ---- rr-web split events ----
-
-type rrKey struct {
-	session string
-	event   int64
-}
-
-type rrPartial struct {
-	parts   map[int64][]byte
-	total   int64
-	created time.Time
-}
-
-// rrPart stores one part of a split rr-web event; it returns the whole
-// event once every part has arrived.
-func (e *engine) rrPart(session string, event, part, total int64, body []byte) []byte {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	k := rrKey{session, event}
-	p := e.rrParts[k]
-	if p == nil {
-		if len(e.rrParts) >= maxRRParts {
-			for k2, p2 := range e.rrParts {
-				if time.Since(p2.created) > 5*time.Minute {
-					delete(e.rrParts, k2)
-				}
-			}
-		}
-		p = &rrPartial{parts: map[int64][]byte{}, total: total, created: time.Now()}
-		e.rrParts[k] = p
-	}
-	p.parts[part] = append([]byte(nil), body...)
-	if int64(len(p.parts)) < p.total {
-		return nil
-	}
-	delete(e.rrParts, k)
-	// parts are numbered 0..n-1 or 1..n; join in order
-	min := int64(1 << 62)
-	for n := range p.parts {
-		if n < min {
-			min = n
-		}
-	}
-	var out []byte
-	for n := min; n < min+p.total; n++ {
-		out = append(out, p.parts[n]...)
-	}
-	return out
 }

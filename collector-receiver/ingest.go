@@ -157,7 +157,7 @@ func (q *request) commit(ctx context.Context, bytes int) error {
 func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult, *httpError) {
 	q := r.newRequest()
 	q.browserUA = browserUserAgent(ctx)
-	replay := formats.NewRequest(rrParts{r.state})
+	replay := formats.NewRequest()
 	forwardChunks := r.cfg.ForwardReplayChunks
 
 	rls := ld.ResourceLogs()
@@ -195,6 +195,17 @@ func (r *srReceiver) consumeLogs(ctx context.Context, ld plog.Logs) (logsResult,
 				}
 			})
 		}
+	}
+	// split rr-web events straddling requests are joined in ClickHouse
+	refusedSplit, err := replay.JoinSplit(ctx, storedParts{r.writer, r.reader, r.cfg.ClickHouse.Timeout})
+	if err != nil {
+		r.refused(ctx, replay.SplitWaiting(), "clickhouse")
+		q.release()
+		return logsResult{}, storeError(err)
+	}
+	for _, err := range refusedSplit {
+		q.reject("%v", err)
+		r.refused(ctx, 1, "malformed")
 	}
 	var chunks []chunkIn
 	for _, c := range replay.Chunks() {
@@ -284,14 +295,6 @@ func chunkFromRecord(lr plog.LogRecord, res pcommon.Resource, service string) (c
 	in := fromFormat(c)
 	in.service = service
 	return in, err
-}
-
-// rrParts keeps the parts of split rr-web events in the engine: they may
-// arrive in different requests.
-type rrParts struct{ e *engine }
-
-func (p rrParts) Part(key string, event, part, total int64, body []byte) []byte {
-	return p.e.rrPart(key, event, part, total, body)
 }
 
 // decodeChunk turns a chunk body into the masked, card-scrubbed, valid
@@ -385,7 +388,7 @@ func (r *srReceiver) chunk(q *request, c *chunkIn, retained bool) (int, error) {
 			break
 		}
 	}
-	r.chunkSignals(q, st, c.sessionID, c.windowID, &stats)
+	r.chunkSignals(q, st, c.sessionID, c.windowID, c.seq, win, &stats)
 	q.batch.Sessions = append(q.batch.Sessions, sum)
 	for _, m := range stats.Markers {
 		q.batch.Events = append(q.batch.Events, store.Event{SessionID: c.sessionID, Time: time.UnixMilli(q.clampMs(m.Time)).UTC(), Kind: m.Kind,
@@ -516,7 +519,7 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 	}
 	isErr := span.Status().Code() == ptrace.StatusCodeError
 	if sid != "" {
-		st := q.seen(sid)
+		q.seen(sid)
 		if traceID != "" {
 			q.batch.Links = append(q.batch.Links, store.TraceLink{TraceID: traceID, SessionID: sid, SpanID: spanID, ServiceName: service, Time: t, IsError: isErr})
 			r.state.linkTrace(traceID, sid)
@@ -547,7 +550,6 @@ func (r *srReceiver) span(ctx context.Context, q *request, rs ptrace.ResourceSpa
 				Start: t, End: t, Errors: 1})
 		}
 		if span.Kind() == ptrace.SpanKindClient && traceID != "" {
-			requestSignal(st, t.UnixMilli())
 			status := str(attrs, "http.response.status_code")
 			if status == "" {
 				status = str(attrs, "http.status_code")

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
 )
 
 // signalsPage is a full snapshot of a checkout page: a pay button that
@@ -73,10 +75,28 @@ func ofKind(ms []storedMarker, kind string) []storedMarker {
 // summary count and the input of a min_dead_clicks session rule, while a
 // click answered only by a request of the session is not dead.
 func TestClickTargetsConsoleAndDeadClicksLandInClickHouse(t *testing.T) {
-	c := startCollector(t, `    rules:
+	c := startCollector(t, frustratedRule, "")
+	deadClickSession(t, c, c)
+}
+
+// The same session through two replicas on one ClickHouse, as a round-robin
+// balancer sends it: the first chunk to one, the request that answers a
+// click and the chunk that shows another click went unanswered to the
+// other. The verdicts come from what is stored, so they are the same.
+func TestDeadClicksAcrossReplicas(t *testing.T) {
+	a := startCollector(t, frustratedRule, "")
+	b := startCollectorOn(t, a.conn, a.db, chembedtest.DSN(a.db), "", frustratedRule, "")
+	deadClickSession(t, a, b)
+}
+
+const frustratedRule = `    rules:
       - name: frustrated
         session:
-          min_dead_clicks: 2`, "")
+          min_dead_clicks: 2`
+
+// deadClickSession sends the first chunk to a and the rest to b.
+func deadClickSession(t *testing.T, a, b *collector) {
+	c := a
 	ctx := context.Background()
 	session := "sig-" + c.db
 	t0 := time.Now().Add(-time.Minute).UnixMilli()
@@ -105,7 +125,7 @@ func TestClickTargetsConsoleAndDeadClicksLandInClickHouse(t *testing.T) {
 	sp := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 	sp.SetStartTimestamp(pcommon.Timestamp((t0 + 5300) * 1e6))
 	sp.SetEndTimestamp(pcommon.Timestamp((t0 + 5400) * 1e6))
-	c.sendTraces(td)
+	b.sendTraces(td)
 
 	// the next chunk of the tab, and a console.warn from Faro's console instrumentation
 	ld = plog.NewLogs()
@@ -119,7 +139,7 @@ func TestClickTargetsConsoleAndDeadClicksLandInClickHouse(t *testing.T) {
 	warn.SetSeverityText("WARN")
 	warn.Body().SetStr("cart is stale")
 	warn.Attributes().PutStr("session.id", session)
-	c.sendLogs(ld, true)
+	b.sendLogs(ld, true)
 
 	// dead clicks settle when the session goes idle (idle_timeout 2s)
 	eventually(t, "the dead clicks and the rule they fire", 30*time.Second, func() bool {

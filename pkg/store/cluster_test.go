@@ -91,6 +91,24 @@ func TestShardedClusterWithoutKeeper(t *testing.T) {
 		t.Fatalf("read one session through the other shard: %d chunks, %v", len(got), err)
 	}
 	readsAcrossTables(t, syncCtx, conns, opts.Database, t0)
+
+	// The parts of a split rr-web event, written through one shard and read
+	// right after through the other (two receivers behind a balancer): the
+	// pending-parts insert is synchronous without the DSN asking for it.
+	for i := 0; i < 8; i++ {
+		session := fmt.Sprintf("split-%d", i)
+		pendingPartsJoinAcrossRequests(t, store.NewWriter(conns[i%2], opts.Database), store.NewReader(conns[(i+1)%2], opts.Database), session)
+	}
+	for i, conn := range conns {
+		var local uint64
+		if err := conn.QueryRow(ctx, "SELECT uniqExact(session_id) FROM sessionreplay.pending_parts_local").Scan(&local); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("shard %d holds the pending parts of %d of 8 sessions", i, local)
+		if local == 0 || local == 8 {
+			t.Errorf("shard %d holds pending parts of %d sessions: not spread over the shards", i, local)
+		}
+	}
 }
 
 // readsAcrossTables checks the reads that combine two tables (the retained

@@ -58,6 +58,10 @@ type SessionSummary struct {
 	Country     string
 	UserAgent   string
 	Attributes  map[string]string
+	// ReceivedAt is when the contribution arrived (zero: now, at write). A
+	// row derived later from what arrived then (a dead click judged by the
+	// sweeper) keeps that time, so it does not make its session active.
+	ReceivedAt time.Time
 }
 
 // Event kinds of the session timeline.

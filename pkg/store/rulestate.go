@@ -75,8 +75,9 @@ func (w *Writer) WriteEvaluations(ctx context.Context, rows []Evaluation) error 
 
 // IdleSessions returns up to limit sessions (longest idle first) that
 // received something since `since`, nothing since `idleBefore`, and whose
-// latest contribution no evaluation covers yet. GLOBAL: on a cluster the
-// evaluations are gathered from every shard once.
+// latest contribution no evaluation covers yet, and none of whose clicks
+// waits to be judged (their dead clicks are facts of the rules). GLOBAL: on
+// a cluster the evaluations are gathered from every shard once.
 func (r *Reader) IdleSessions(ctx context.Context, since, idleBefore time.Time, limit int) ([]IdleSession, error) {
 	p := newParams()
 	stmt := fmt.Sprintf(`SELECT session_id, max(received_at) AS last
@@ -85,9 +86,11 @@ WHERE received_at >= %[4]s
 GROUP BY session_id
 HAVING last < %[5]s AND (session_id, last) GLOBAL NOT IN (
     SELECT session_id, evaluated_through FROM %[1]s.%[3]s WHERE evaluated_at >= %[4]s
+) AND session_id GLOBAL NOT IN (
+    SELECT session_id FROM %[1]s.%[7]s WHERE received_at >= %[4]s GROUP BY session_id, event_id HAVING max(resolved) = 0
 )
 ORDER BY last
-LIMIT %[6]s`, r.db, TableSessions, TableEvaluations, p.ms(since), p.ms(idleBefore), p.u64(uint64(limit)))
+LIMIT %[6]s`, r.db, TableSessions, TableEvaluations, p.ms(since), p.ms(idleBefore), p.u64(uint64(limit)), TableClickCandidates)
 	rows, err := r.conn.Query(withParams(ctx, p.p), stmt)
 	if err != nil {
 		return nil, fmt.Errorf("idle sessions: %w", err)

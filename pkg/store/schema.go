@@ -37,10 +37,24 @@ const (
 	// TableAssets holds the large values taken out of chunks (pkg/assetref),
 	// once per site and content hash.
 	TableAssets = "replay_assets"
+	// TableClickCandidates holds the clicks the recording did not answer
+	// within their chunk, until the sweeper of any replica judges them dead
+	// or alive from the stored requests and the tab's later chunks.
+	TableClickCandidates = "click_candidates"
+	// TablePendingParts holds the parts of split rr-web events (HyperDX)
+	// whose parts came in different requests, until one request finds them
+	// all; kept a day (PendingPartsTTL).
+	TablePendingParts = "pending_parts"
 )
 
+// PendingPartsTTL is how long a part of a split event waits for the others:
+// an event whose parts arrive more than this apart is lost. The SDK sends
+// the parts of one event back to back, so they straddle at most two export
+// batches, seconds apart (or a client's retries, minutes apart).
+const PendingPartsTTL = 24 * time.Hour
+
 // DataTables are the tables that hold replay data; each has a TTL.
-var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets}
+var DataTables = []string{TableBuffer, TableRetained, TableSessions, TableSessionsV1, TableEvents, TableTraces, TableDecisions, TablePending, TableEvaluations, TableAssets, TableClickCandidates, TablePendingParts}
 
 // SchemaOptions shape the DDL.
 type SchemaOptions struct {
@@ -311,6 +325,54 @@ ORDER BY (site, hash)
 TTL expires_at`,
 		`{{distributed "replay_assets" "hash"}}`,
 	}},
+	// Dead-click candidates: a click whose answer may be in a request (a
+	// span, which arrives on its own) or in the tab's next chunk (which a
+	// balancer may send to another replica) waits here rather than in one
+	// replica's memory. resolved is the version: the judged row replaces
+	// the waiting one.
+	{version: 4, name: "dead-click candidates", statements: []string{
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "click_candidates"}}{{.OnCluster}} (
+    session_id String,
+    event_id UInt64,
+    window_id String,
+    seq UInt64,
+    ts DateTime64(3),
+    open UInt8,
+    name String,
+    detail String,
+    received_at DateTime64(3),
+    resolved UInt8
+) ENGINE = {{engine "ReplacingMergeTree" "resolved"}}
+PARTITION BY toDate(ts)
+ORDER BY (session_id, event_id)
+TTL toDateTime(ts) + INTERVAL {{.RetentionSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`{{distributed "click_candidates" "session_id"}}`,
+	}},
+	// Parts of split rr-web events that straddle requests (issue 15): they
+	// were joined in one replica's memory, lost when the next part went to
+	// another replica or after a restart. event_time tells apart the events
+	// of page loads that share the instance-less window "rr-web" (whose
+	// index restarts on every page load); 0 elsewhere. A retried request
+	// rewrites the same rows (same key), and the row is never read after
+	// its event is joined, so it waits for the TTL alone.
+	{version: 5, name: "pending parts of split rr-web events", statements: []string{
+		`CREATE TABLE IF NOT EXISTS {{.DB}}.{{local "pending_parts"}}{{.OnCluster}} (
+    session_id String,
+    window_id String,
+    event_idx Int64,
+    event_time Int64,
+    part Int64,
+    total Int64,
+    body String CODEC(ZSTD(3)),
+    created_at DateTime64(3) DEFAULT now64(3)
+) ENGINE = {{engine "ReplacingMergeTree" ""}}
+PARTITION BY toDate(created_at)
+ORDER BY (session_id, window_id, event_idx, event_time, part)
+TTL toDateTime(created_at) + INTERVAL {{.PendingPartsSeconds}} SECOND
+SETTINGS ttl_only_drop_parts = 1`,
+		`{{distributed "pending_parts" "session_id"}}`,
+	}},
 }
 
 // Codecs of the large columns, chosen by measurement (see migration 3).
@@ -328,15 +390,16 @@ const (
 )
 
 type tmplData struct {
-	DB                string
-	OnCluster         string
-	BufferSeconds     int64
-	RetentionSeconds  int64
-	DataCodec         string
-	DataBlock         int
-	AssetCodec        string
-	RetainedCodec     string
-	RecompressSeconds int64
+	DB                  string
+	OnCluster           string
+	BufferSeconds       int64
+	RetentionSeconds    int64
+	DataCodec           string
+	DataBlock           int
+	AssetCodec          string
+	RetainedCodec       string
+	RecompressSeconds   int64
+	PendingPartsSeconds int64
 }
 
 // RenderMigrations returns the DDL of every migration, for review and for
@@ -346,14 +409,15 @@ func RenderMigrations(o SchemaOptions) ([][]string, error) {
 		return nil, err
 	}
 	data := tmplData{
-		DB:                o.Database,
-		BufferSeconds:     int64(o.BufferTTL / time.Second),
-		RetentionSeconds:  int64(o.RetentionTTL / time.Second),
-		DataCodec:         dataCodec,
-		DataBlock:         dataBlock,
-		RetainedCodec:     retainedCodec,
-		RecompressSeconds: int64(retainedRecompressAfter / time.Second),
-		AssetCodec:        assetCodec,
+		DB:                  o.Database,
+		BufferSeconds:       int64(o.BufferTTL / time.Second),
+		RetentionSeconds:    int64(o.RetentionTTL / time.Second),
+		DataCodec:           dataCodec,
+		DataBlock:           dataBlock,
+		RetainedCodec:       retainedCodec,
+		RecompressSeconds:   int64(retainedRecompressAfter / time.Second),
+		AssetCodec:          assetCodec,
+		PendingPartsSeconds: int64(PendingPartsTTL / time.Second),
 	}
 	if o.Cluster != "" && !o.PerShard {
 		data.OnCluster = " ON CLUSTER " + o.Cluster

@@ -79,6 +79,8 @@ func TestEveryDataTableHasItsTTL(t *testing.T) {
 	opts := store.DefaultSchemaOptions()
 	want := map[string]int64{
 		store.TableBuffer: int64(opts.BufferTTL / time.Second),
+		// parts of split events wait a day for the others, whatever the TTLs
+		store.TablePendingParts: int64(store.PendingPartsTTL / time.Second),
 	}
 	for _, table := range store.DataTables {
 		q, ok := ddl[table]

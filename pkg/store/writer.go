@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,8 @@ type Batch struct {
 	Decisions []Decision
 	// Pending are span/log rule matches waiting for their trace's session.
 	Pending []PendingMatch
+	// Candidates are clicks waiting to be judged dead or alive.
+	Candidates []ClickCandidate
 	// Evaluations record idle-time rule evaluations (written last, with the
 	// decisions, once the rows they judged are stored).
 	Evaluations []Evaluation
@@ -40,7 +43,7 @@ type Batch struct {
 
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int {
-	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions) + len(b.Pending) + len(b.Evaluations)
+	return len(b.Buffered) + len(b.Retained) + len(b.Sessions) + len(b.Events) + len(b.Links) + len(b.Decisions) + len(b.Pending) + len(b.Candidates) + len(b.Evaluations)
 }
 
 // Append moves the rows of o into b.
@@ -52,6 +55,7 @@ func (b *Batch) Append(o *Batch) {
 	b.Links = append(b.Links, o.Links...)
 	b.Decisions = append(b.Decisions, o.Decisions...)
 	b.Pending = append(b.Pending, o.Pending...)
+	b.Candidates = append(b.Candidates, o.Candidates...)
 	b.Evaluations = append(b.Evaluations, o.Evaluations...)
 }
 
@@ -67,6 +71,7 @@ func (w *Writer) Write(ctx context.Context, b *Batch) error {
 		func() error { return w.WriteEvents(ctx, b.Events) },
 		func() error { return w.WriteTraceLinks(ctx, b.Links) },
 		func() error { return w.WritePending(ctx, b.Pending) },
+		func() error { return w.WriteCandidates(ctx, b.Candidates) },
 	}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
@@ -179,7 +184,7 @@ func (w *Writer) WriteSessions(ctx context.Context, rows []SessionSummary) error
 			}
 			return b.Append(s.SessionID, part, s.Start, s.End, s.ActiveMs, s.Chunks, s.Events, s.Bytes, s.PageViews, s.Clicks, s.Inputs,
 				s.RageClicks, s.DeadClicks, s.Errors, urls, []any{entryAt, s.EntryURL}, s.UserID, s.ServiceName, s.Device, s.OS,
-				s.Browser, s.Country, s.UserAgent, attrs, now)
+				s.Browser, s.Country, s.UserAgent, attrs, cmp.Or(s.ReceivedAt, now))
 		})
 }
 

@@ -116,8 +116,22 @@ func TestScaleOutReplicasAgreeWithOneReplica(t *testing.T) {
 		if !reflect.DeepEqual(a, g) {
 			t.Errorf("session %s: summary differs:\n single        %+v\n via OTLP/gRPC %+v", s.id, a, g)
 		}
-		if a.Chunks != chunksPer {
-			t.Errorf("session %s: %d chunks in its summary, want %d", s.id, a.Chunks, chunksPer)
+		if a.Chunks != s.wantChunks() {
+			t.Errorf("session %s: %d chunks in its summary, want %d", s.id, a.Chunks, s.wantChunks())
+		}
+		if s.sent != nil {
+			// the split event went through ClickHouse in every run
+			for _, run := range []*runResult{single, multi, viaGRPC} {
+				if n := count(t, conn, fmt.Sprintf("SELECT uniqExact(part) FROM %s.pending_parts WHERE session_id = '%s'", run.db, s.id)); n != 3 {
+					t.Errorf("%s: %d parts of the split snapshot stored, want 3", run.db, n)
+				}
+			}
+			one := replayedEvents(t, conn, single.db, s)
+			for _, run := range []*runResult{multi, viaGRPC} {
+				if other := replayedEvents(t, conn, run.db, s); !reflect.DeepEqual(one, other) {
+					t.Errorf("session %s: %s replays other events than the single replica", s.id, run.db)
+				}
+			}
 		}
 	}
 	t.Logf("RELIABILITY scenario=replica_kill replicas=3 shards=2 sessions=%d %s decisions=%d expected_decisions=%d equal_to_single=%v summaries_equal=%v kill_to_ready_ms=%d settle_ms=%d",
@@ -138,6 +152,17 @@ type session struct {
 	id, kind string
 	steps    []step
 	rules    []string
+	// chunks is how many chunks the session stores (0: chunksPer); sent,
+	// when set, are its rrweb events in order, which every run must replay.
+	chunks int
+	sent   []json.RawMessage
+}
+
+func (s *session) wantChunks() uint64 {
+	if s.chunks > 0 {
+		return uint64(s.chunks)
+	}
+	return chunksPer
 }
 
 type step struct {
@@ -246,7 +271,135 @@ func buildLoad(t *testing.T) []session {
 			out = append(out, s)
 		}
 	}
-	return out
+	return append(out, hyperdxSplitSession(t, raw, base+int64(n+1)*1000-minTS))
+}
+
+// hyperdxSplitSession is the recording's first 45 s as @hyperdx/browser
+// 0.26 sends it: one rrweb event per record (rr-web.event from 1, the
+// record stamped with the event's time), the page's recorder named by
+// rum.scriptInstance. Its full snapshot (930 KB) is split in 3 parts, as the
+// SDK splits an event over 950 KiB, and the exports are cut inside them:
+// the meta event and part 1, part 2 alone, then part 3 and the rest in the
+// other sessions' chunks. Round robin sends the parts to different replicas
+// (one of them is killed meanwhile): the event is joined through ClickHouse.
+func hyperdxSplitSession(t *testing.T, raw []map[string]any, shift int64) session {
+	const id = "scale-hyperdx-split"
+	s := session{id: id, kind: "hyperdx-split"}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	ra := rl.Resource().Attributes()
+	ra.PutStr("service.name", "hyperdx-web")
+	ra.PutStr("rum.sessionId", id)
+	ra.PutStr("rum.scriptInstance", "5ca1e0u7d3adb33f")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("rum.rr-web")
+	var cuts []int // records after which an export ends
+	minTS := int64(raw[0]["timestamp"].(float64))
+	for _, e := range raw {
+		minTS = min(minTS, int64(e["timestamp"].(float64)))
+	}
+	idx := 0
+	for _, e := range raw {
+		ts := int64(e["timestamp"].(float64))
+		if ts-minTS > 45_000 {
+			continue
+		}
+		c := map[string]any{}
+		for key, v := range e {
+			c[key] = v
+		}
+		c["timestamp"] = ts + shift
+		body, _ := json.Marshal(c)
+		s.sent = append(s.sent, body)
+		idx++
+		parts := []string{string(body)}
+		if c["type"] == float64(2) && len(cuts) == 0 {
+			n := (len(body) + 2) / 3
+			parts = []string{string(body[:n]), string(body[n : 2*n]), string(body[2*n:])}
+		}
+		for p, piece := range parts {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.Timestamp((ts + shift) * 1e6))
+			lr.Body().SetStr(piece)
+			lr.Attributes().PutDouble("rr-web.event", float64(idx))
+			lr.Attributes().PutDouble("rr-web.chunk", float64(p+1))
+			lr.Attributes().PutDouble("rr-web.total-chunks", float64(len(parts)))
+			if len(parts) > 1 && p < 2 {
+				cuts = append(cuts, sl.LogRecords().Len())
+			}
+		}
+	}
+	if len(cuts) != 2 || cuts[0] < 2 {
+		t.Fatalf("the recording's full snapshot is not its second event or later (cuts %v)", cuts)
+	}
+	// the other exports end where the other sessions' chunks do (after
+	// every per-th event; the snapshot's 3 records count as one event)
+	per := (len(s.sent) + chunksPer - 1) / chunksPer
+	for i := 1; i <= chunksPer; i++ {
+		if end := min(i*per, len(s.sent)) + 2; end > cuts[1] {
+			cuts = append(cuts, end)
+		}
+	}
+	from := 0
+	for _, to := range cuts {
+		exp := plog.NewLogs()
+		erl := exp.ResourceLogs().AppendEmpty()
+		rl.Resource().CopyTo(erl.Resource())
+		esl := erl.ScopeLogs().AppendEmpty()
+		sl.Scope().CopyTo(esl.Scope())
+		for k := from; k < to; k++ {
+			sl.LogRecords().At(k).CopyTo(esl.LogRecords().AppendEmpty())
+		}
+		body, err := plogotlp.NewExportRequestFromLogs(exp).MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.steps = append(s.steps, step{path: "/v1/logs", body: body})
+		from = to
+	}
+	// a chunk per export but part 2's (it holds no whole event), and the
+	// snapshot's own chunk
+	s.chunks = len(s.steps)
+	return s
+}
+
+// replayedEvents are the session's stored events in replay order, each
+// reduced to its type and time (the server masks input values in the
+// snapshot), checked against what was sent; the full events are returned
+// for comparing runs.
+func replayedEvents(t *testing.T, conn driver.Conn, db string, s session) []string {
+	chunks, err := store.NewReader(conn, db).Chunks(context.Background(), s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type head struct {
+		Type      int   `json:"type"`
+		Timestamp int64 `json:"timestamp"`
+	}
+	var got []string
+	var heads []head
+	for _, c := range chunks {
+		var evs []json.RawMessage
+		if err := json.Unmarshal(c.Data, &evs); err != nil {
+			t.Fatalf("%s: chunk %s/%d: %v", db, c.WindowID, c.Seq, err)
+		}
+		for _, e := range evs {
+			var h head
+			_ = json.Unmarshal(e, &h)
+			heads = append(heads, h)
+			got = append(got, string(e))
+		}
+	}
+	var want []head
+	for _, e := range s.sent {
+		var h head
+		_ = json.Unmarshal(e, &h)
+		want = append(want, h)
+	}
+	if !reflect.DeepEqual(heads, want) {
+		t.Errorf("%s: session %s replays %d events, sent %d (or in another order)", db, s.id, len(heads), len(want))
+	}
+	return got
 }
 
 func chunkStep(t *testing.T, sid string, seq int, events []json.RawMessage) step {
@@ -653,11 +806,11 @@ WHERE (session_id, last) GLOBAL IN (SELECT session_id, evaluated_through FROM %[
 		}
 		l.mu.Unlock()
 		if retained[s.id] {
-			if n, _ := reader.ChunkCount(ctx, store.TableRetained, s.id); n != chunksPer {
+			if n, _ := reader.ChunkCount(ctx, store.TableRetained, s.id); uint64(n) != s.wantChunks() {
 				l.mu.Lock()
 				l.notCopied++
 				l.mu.Unlock()
-				t.Errorf("%s: retained session %s has %d chunks in the retained table, want %d", db, s.id, n, chunksPer)
+				t.Errorf("%s: retained session %s has %d chunks in the retained table, want %d", db, s.id, n, s.wantChunks())
 			}
 		}
 	}

@@ -3,9 +3,14 @@
 // Faro's replay events — and the Splunk RUM segments it refuses, and turns
 // the records of one OTLP request into chunks. One file per format; adding a
 // format touches its file, its test and the list in NewRequest.
+//
+// The package holds no state beyond one request and imports no store: the
+// parts of a split rr-web event that straddle requests go, through
+// Request.JoinSplit, to a PartStore the receiver backs with ClickHouse.
 package formats
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -53,21 +58,17 @@ type Format interface {
 	Chunks() []Chunk
 }
 
-// Parts reassembles an event split over several records, possibly over
-// several requests; it returns the whole event once every part arrived.
-type Parts interface {
-	Part(key string, event, part, total int64, body []byte) []byte
-}
-
 // Request reads the replay records of one OTLP request.
 type Request struct {
 	formats []Format
+	rrWeb   *rrWeb
 }
 
 // NewRequest returns the reader of one request's replay records. The order
 // matters: Splunk claims its rr-web.* records before HyperDX's format does.
-func NewRequest(parts Parts) *Request {
-	return &Request{formats: []Format{&ours{}, &splunk{}, &rrWeb{parts: parts}, &faro{}}}
+func NewRequest() *Request {
+	rr := &rrWeb{}
+	return &Request{formats: []Format{&ours{}, &splunk{}, rr, &faro{}}, rrWeb: rr}
 }
 
 // Take offers a record to each format. claimed is false for records that are
@@ -80,6 +81,27 @@ func (q *Request) Take(r Record) (claimed bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// JoinSplit completes the split rr-web events whose parts are not all in
+// this request: their parts go to ps, and each event ps then holds every
+// part of becomes a chunk of its own (see rrWeb.joinSplit). Call it after
+// the last Take, before Chunks. err is ps's failure (the request must be
+// retried); refused are events whose joined parts are no rrweb event.
+func (q *Request) JoinSplit(ctx context.Context, ps PartStore) (refused []error, err error) {
+	return q.rrWeb.joinSplit(ctx, ps)
+}
+
+// SplitWaiting is how many parts of split events the request holds whose
+// events are not joined yet (the records a failed JoinSplit leaves unstored).
+func (q *Request) SplitWaiting() int {
+	n := 0
+	for _, s := range q.rrWeb.split {
+		if !s.joined {
+			n += len(s.parts)
+		}
+	}
+	return n
 }
 
 // Chunks returns the chunks of the request, format by format.

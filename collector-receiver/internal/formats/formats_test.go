@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,24 +16,25 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
-// memParts is the engine's part store, in memory for these tests.
-type memParts map[string]map[int64][]byte
+// memParts is a PartStore in memory, shared by the "requests" of a test;
+// the receiver's is ClickHouse (pkg/store, tested there and end to end).
+type memParts map[SplitKey]map[int64]SplitPart
 
-func (m memParts) Part(key string, event, part, total int64, body []byte) []byte {
-	k := fmt.Sprint(key, "/", event)
-	if m[k] == nil {
-		m[k] = map[int64][]byte{}
+func (m memParts) Gather(_ context.Context, parts []SplitPart) ([]SplitPart, error) {
+	for _, p := range parts {
+		if m[p.SplitKey] == nil {
+			m[p.SplitKey] = map[int64]SplitPart{}
+		}
+		p.Body = append([]byte(nil), p.Body...)
+		m[p.SplitKey][p.Part] = p
 	}
-	m[k][part] = append([]byte(nil), body...)
-	if int64(len(m[k])) < total {
-		return nil
+	var out []SplitPart
+	for _, p := range parts {
+		for _, q := range m[p.SplitKey] {
+			out = append(out, q)
+		}
 	}
-	var out []byte
-	for p := int64(1); p <= total; p++ {
-		out = append(out, m[k][p]...)
-	}
-	delete(m, k)
-	return out
+	return out, nil
 }
 
 // take offers every record of ld to one request, as consumeLogs does.
@@ -114,7 +116,7 @@ func TestRRWebPageLoadsOfOneSessionAreSeparateWindowsInIndexOrder(t *testing.T) 
 		// every page load is its own request, as the SDK exports from each page
 		ld := plog.NewLogs()
 		pageLoad(ld, "sess", inst, t0+int64(p)*10000, 4)
-		q := NewRequest(memParts{})
+		q := NewRequest()
 		if n, errs := take(t, q, ld); n != 4 || errs != nil {
 			t.Fatalf("page %d: claimed %d, errors %v", p, n, errs)
 		}
@@ -143,7 +145,7 @@ func TestRRWebWithoutScriptInstanceKeysPageLoadsByTime(t *testing.T) {
 	for p := 0; p < 3; p++ {
 		ld := plog.NewLogs()
 		pageLoad(ld, "sess", "", t0+int64(p)*10000, 3)
-		q := NewRequest(memParts{})
+		q := NewRequest()
 		take(t, q, ld)
 		c := q.Chunks()[0]
 		if c.WindowID != RRWebWindow {
@@ -164,7 +166,7 @@ func TestRRWebRetriedRequestWritesTheSameChunk(t *testing.T) {
 	pageLoad(ld, "sess", "abcdef0123456789", time.Now().UnixMilli(), 5)
 	var got []Chunk
 	for range 2 {
-		q := NewRequest(memParts{})
+		q := NewRequest()
 		take(t, q, ld)
 		got = append(got, q.Chunks()...)
 	}
@@ -185,7 +187,7 @@ func TestRRWebRecordsOutOfOrderAreStoredInIndexOrder(t *testing.T) {
 	for i := lrs.Len() - 1; i >= 0; i-- {
 		lrs.At(i).CopyTo(sl.LogRecords().AppendEmpty())
 	}
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	take(t, q, reversed)
 	evs := events(t, q.Chunks()[0])
 	for i := 1; i < len(evs); i++ {
@@ -195,32 +197,151 @@ func TestRRWebRecordsOutOfOrderAreStoredInIndexOrder(t *testing.T) {
 	}
 }
 
-func TestRRWebSplitEventReassemblesAcrossRequests(t *testing.T) {
-	parts := memParts{}
-	ts := time.Now().UnixMilli()
-	whole := event(2, ts, `"node":{"type":0,"id":1,"childNodes":[]},"initialOffset":{"top":0,"left":0}`)
-	half := len(whole) / 2
-	var chunks []Chunk
-	for p, piece := range []string{whole[:half], whole[half:]} {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
-		rl.Resource().Attributes().PutStr("rum.scriptInstance", "abcdef0123456789")
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(RRWebScope)
-		lr := sl.LogRecords().AppendEmpty()
-		lr.Body().SetStr(piece)
-		lr.Attributes().PutDouble("rr-web.event", 7)
-		lr.Attributes().PutDouble("rr-web.chunk", float64(p+1))
-		lr.Attributes().PutDouble("rr-web.total-chunks", 2)
-		q := NewRequest(parts)
-		if _, errs := take(t, q, ld); errs != nil {
-			t.Fatal(errs)
+// splitRecords appends the records of a HyperDX page: events 1..n, event
+// split of them in parts of partLen bytes (rr-web.chunk from 1), every
+// record stamped with its event's time as the SDK does. It returns the
+// records' events in order and the records.
+func splitRecords(t0 int64, n, split, partLen int) (events []string, recs []plog.LogRecord) {
+	sl := plog.NewScopeLogs()
+	for i := 1; i <= n; i++ {
+		ts := t0 + int64(i)*10
+		body := event(3, ts, `"source":1,"positions":[]`)
+		if i == split {
+			body = event(2, ts, `"node":{"type":0,"id":1,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[],"id":2}]},"initialOffset":{"top":0,"left":0}`)
 		}
-		chunks = append(chunks, q.Chunks()...)
+		events = append(events, body)
+		var pieces []string
+		for len(body) > 0 && i == split {
+			k := min(partLen, len(body))
+			pieces, body = append(pieces, body[:k]), body[k:]
+		}
+		if pieces == nil {
+			pieces = []string{body}
+		}
+		for p, piece := range pieces {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.Timestamp(ts * 1e6))
+			lr.Body().SetStr(piece)
+			lr.Attributes().PutDouble("rr-web.event", float64(i))
+			lr.Attributes().PutDouble("rr-web.chunk", float64(p+1))
+			lr.Attributes().PutDouble("rr-web.total-chunks", float64(len(pieces)))
+			recs = append(recs, lr)
+		}
 	}
-	if len(chunks) != 1 || chunks[0].Seq != 7 || string(chunks[0].Data) != "["+whole+"]" {
-		t.Fatalf("split event: %+v", chunks)
+	return events, recs
+}
+
+// rrRequest is one export holding recs, read and joined against parts.
+func rrRequest(t *testing.T, parts PartStore, instance string, recs []plog.LogRecord) []Chunk {
+	t.Helper()
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+	if instance != "" {
+		rl.Resource().Attributes().PutStr("rum.scriptInstance", instance)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for _, lr := range recs {
+		lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q := NewRequest()
+	if _, errs := take(t, q, ld); errs != nil {
+		t.Fatal(errs)
+	}
+	refused, err := q.JoinSplit(context.Background(), parts)
+	if err != nil || refused != nil {
+		t.Fatalf("join: %v %v", err, refused)
+	}
+	return q.Chunks()
+}
+
+func TestRRWebSplitEventWithinOneRequestJoinsIntoTheRequestsChunk(t *testing.T) {
+	evs, recs := splitRecords(time.Now().UnixMilli(), 4, 2, 40)
+	if len(recs) < 6 {
+		t.Fatalf("the snapshot is not split: %d records", len(recs))
+	}
+	parts := memParts{}
+	chunks := rrRequest(t, parts, "abcdef0123456789", recs)
+	if len(chunks) != 1 || chunks[0].Seq != 1 || string(chunks[0].Data) != "["+strings.Join(evs, ",")+"]" {
+		t.Fatalf("chunks %+v", chunks)
+	}
+	if len(parts) != 0 {
+		t.Errorf("parts of an event complete in its request were stored: %v", parts)
+	}
+}
+
+// TestRRWebSplitEventAcrossRequestsIsAChunkOfItsOwn: the parts of event 4
+// straddle two exports. Whichever export comes second emits event 4 as a
+// chunk of its own, keyed by the event (seq 4; in the window "rr-web", its
+// time and index), the exports' chunks keep the least index of their whole
+// events; a retry of either export writes the same keys.
+func TestRRWebSplitEventAcrossRequestsIsAChunkOfItsOwn(t *testing.T) {
+	t0 := time.Now().UnixMilli()
+	evs, recs := splitRecords(t0, 7, 4, 50)
+	var cut int // inside event 4's parts
+	for i, lr := range recs {
+		if n, _ := Int(lr.Attributes(), RRWebEventAttr); n == 4 {
+			cut = i + 1
+			break
+		}
+	}
+	first, second := recs[:cut], recs[cut:]
+	for _, instance := range []string{"abcdef0123456789", ""} {
+		window := "rr-web"
+		seq := func(idx int64) uint64 { return uint64(t0+idx*10)<<20 | uint64(idx) }
+		if instance != "" {
+			window += ":" + instance
+			seq = func(idx int64) uint64 { return uint64(idx) }
+		}
+		want := map[uint64]string{
+			seq(1): "[" + strings.Join(evs[:3], ",") + "]",
+			seq(4): "[" + evs[3] + "]",
+			seq(5): "[" + strings.Join(evs[4:], ",") + "]",
+		}
+		for _, order := range [][][]plog.LogRecord{{first, second, second}, {second, first, first}} {
+			parts := memParts{}
+			got := map[uint64]string{}
+			for i, req := range order {
+				chunks := rrRequest(t, parts, instance, req)
+				for j, c := range chunks {
+					if c.WindowID != window || c.SessionID != "sess" {
+						t.Errorf("chunk key %s/%s", c.SessionID, c.WindowID)
+					}
+					if j > 0 && c.Seq <= chunks[j-1].Seq {
+						t.Errorf("request %d: chunks not in seq order: %d after %d", i, c.Seq, chunks[j-1].Seq)
+					}
+					if prev, ok := got[c.Seq]; ok && prev != string(c.Data) {
+						t.Errorf("window %q seq %d written with two bodies:\n%s\n%s", window, c.Seq, prev, c.Data)
+					}
+					got[c.Seq] = string(c.Data)
+				}
+				if i == 0 && len(chunks) != 1 {
+					t.Errorf("window %q: the first export gave %d chunks, want its own only", window, len(chunks))
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("window %q: chunks %v, want seqs 1, 4, 5", window, got)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("window %q seq %d:\n got %s\nwant %s", window, k, got[k], v)
+				}
+			}
+		}
+	}
+}
+
+func TestRRWebSplitEventWaitsWhenAPartIsMissing(t *testing.T) {
+	_, recs := splitRecords(time.Now().UnixMilli(), 3, 2, 30)
+	parts := memParts{}
+	// every part of event 2 but the last
+	chunks := rrRequest(t, parts, "abcdef0123456789", recs[:len(recs)-2])
+	if len(chunks) != 1 || chunks[0].Seq != 1 || len(events(t, chunks[0])) != 1 {
+		t.Fatalf("chunks %+v", chunks)
+	}
+	if len(parts) != 1 {
+		t.Errorf("stored parts of %d events, want 1", len(parts))
 	}
 }
 
@@ -257,7 +378,7 @@ func TestFaroDocumentsOfOneSessionAreWindowsInSeqOrder(t *testing.T) {
 	}{{"top", 1, 11}, {"frame", 1, 0}, {"top", 1, 10}, {"frame", 2, 3}, {"frame", 1, 1}, {"top", 1, 12}, {"frame", 1, 2}, {"frame", 2, 4}} {
 		addFaroGenEvent(sl, "sess", e.rec, e.gen, e.seq, event(3, ts+int64(e.seq), `"source":1,"seq":`+fmt.Sprint(e.seq)))
 	}
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	if n, errs := take(t, q, ld); n != 8 || errs != nil {
 		t.Fatalf("claimed %d, errors %v", n, errs)
 	}
@@ -293,7 +414,7 @@ func TestFaroRecordWithoutItsEventIsRefused(t *testing.T) {
 	sl.LogRecords().At(0).Attributes().PutStr("event.attributes", "not a kvlist")
 	addFaroEvent(sl, "sess", "rec", 1, `not json`)
 	addFaroEvent(sl, "", "rec", 2, event(3, 1, ""))
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	n, errs := take(t, q, ld)
 	if n != 3 || len(errs) != 3 || len(q.Chunks()) != 0 {
 		t.Fatalf("claimed %d, errors %v, chunks %d", n, errs, len(q.Chunks()))
@@ -313,7 +434,7 @@ func TestFaroLifecycleRecordsAreNotReplayData(t *testing.T) {
 		lr.Attributes().PutStr("session.id", "sess")
 		lr.Attributes().PutEmptyMap("event.attributes").PutStr("recording_id", "rec")
 	}
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	if n, errs := take(t, q, ld); n != 0 || errs != nil {
 		t.Fatalf("claimed %d, errors %v", n, errs)
 	}
@@ -344,7 +465,7 @@ func TestSplunkRecorderSegmentsAreRefusedByName(t *testing.T) {
 			lr := sl.LogRecords().AppendEmpty()
 			lr.Attributes().PutInt("rr-web.event", 1)
 			mk(rl, sl, lr)
-			q := NewRequest(memParts{})
+			q := NewRequest()
 			n, errs := take(t, q, ld)
 			if n != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrSplunkSegment) || len(q.Chunks()) != 0 {
 				t.Fatalf("claimed %d, errors %v, chunks %d", n, errs, len(q.Chunks()))
@@ -365,7 +486,7 @@ func TestPlainOTelJSLogsSDKChunkIsOurs(t *testing.T) {
 	if err := req.UnmarshalJSON(readTestdata(t, "otel-js-sdk-logs-0.223.1.json")); err != nil {
 		t.Fatal(err)
 	}
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	if n, errs := take(t, q, req.Logs()); n != 1 || errs != nil {
 		t.Fatalf("claimed %d, errors %v", n, errs)
 	}
@@ -386,7 +507,7 @@ func TestFaroJSONWithNumericTimeUnixNanoDecodes(t *testing.T) {
 	if got := lr.Timestamp().AsTime().UnixMilli(); got != 1764580000123 {
 		t.Errorf("timeUnixNano read as %d ms", got)
 	}
-	q := NewRequest(memParts{})
+	q := NewRequest()
 	n, errs := take(t, q, req.Logs())
 	if errs != nil {
 		t.Fatal(errs)
@@ -463,5 +584,52 @@ func TestFaroConsoleRecordsAreReadAsConsole(t *testing.T) {
 	other.Scope = pcommon.NewInstrumentationScope()
 	if _, _, ok := FaroConsole(other); ok {
 		t.Error("another SDK's log read as console")
+	}
+}
+
+// failingParts is a PartStore whose ClickHouse is down.
+type failingParts struct{}
+
+var errPartsDown = errors.New("parts store down")
+
+func (failingParts) Gather(context.Context, []SplitPart) ([]SplitPart, error) {
+	return nil, errPartsDown
+}
+
+func TestRRWebSplitPartsStoreFailureFailsTheRequest(t *testing.T) {
+	_, recs := splitRecords(time.Now().UnixMilli(), 3, 2, 30)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for _, lr := range recs[:len(recs)-2] { // event 2 lacks its last part
+		lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q := NewRequest()
+	if _, errs := take(t, q, ld); errs != nil {
+		t.Fatal(errs)
+	}
+	waiting := q.SplitWaiting()
+	if _, err := q.JoinSplit(context.Background(), failingParts{}); !errors.Is(err, errPartsDown) {
+		t.Fatalf("JoinSplit: %v, want the store's error", err)
+	}
+	if waiting == 0 || q.SplitWaiting() != waiting || waiting != len(recs)-3 {
+		t.Errorf("%d parts waiting before, %d after, want %d", waiting, q.SplitWaiting(), len(recs)-3)
+	}
+	// an event complete in its request never reaches the store
+	_, whole := splitRecords(time.Now().UnixMilli(), 3, 2, 30)
+	ld = plog.NewLogs()
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("rum.sessionId", "sess")
+	sl = rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(RRWebScope)
+	for _, lr := range whole {
+		lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+	q = NewRequest()
+	take(t, q, ld)
+	if _, err := q.JoinSplit(context.Background(), failingParts{}); err != nil || q.SplitWaiting() != 0 || len(q.Chunks()) != 1 {
+		t.Errorf("a request with its split event whole asked the store: %v, %d waiting", err, q.SplitWaiting())
 	}
 }

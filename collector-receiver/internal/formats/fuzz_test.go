@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"context"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -23,8 +24,11 @@ func FuzzRequest(f *testing.F) {
 		if req.UnmarshalJSON(body) != nil {
 			return
 		}
-		q := NewRequest(memParts{})
+		q := NewRequest()
 		take(t, q, req.Logs())
+		if _, err := q.JoinSplit(context.Background(), memParts{}); err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range q.Chunks() {
 			if c.SessionID == "" || ValidID("session", c.SessionID) != nil || ValidID("window", c.WindowID) != nil || len(c.Data) == 0 {
 				t.Fatalf("chunk %q/%q/%d with %d bytes", c.SessionID, c.WindowID, c.Seq, len(c.Data))

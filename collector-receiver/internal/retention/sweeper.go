@@ -1,6 +1,8 @@
 // Package retention takes the retention decisions that need no request:
 // session rules on sessions gone idle, and span/log rule matches whose trace
-// got its session link later. It reads everything from ClickHouse and keeps
+// got its session link later; and it judges the clicks whose answer (a
+// request, the tab's next chunk) came in another request, whose dead clicks
+// the session rules count. It reads everything from ClickHouse and keeps
 // nothing in memory, so any replica may run it, any number at once, and a
 // restarted one carries on where the others are: every decision row is
 // derived from stored data only (the trigger time of a session rule is the
@@ -27,6 +29,9 @@ type Store interface {
 	RetainedSessions(ctx context.Context, ids []string) (map[string]bool, error)
 	PendingMatches(ctx context.Context, since time.Time, limit int) ([]store.PendingMatch, error)
 	SessionsOfTraces(ctx context.Context, traceIDs []string) (map[string][]string, error)
+	ClickCandidates(ctx context.Context, since, settledBefore time.Time, limit int) ([]store.ClickCandidate, error)
+	RequestTimes(ctx context.Context, ids []string, from, to time.Time) (map[string][]time.Time, error)
+	StreamChunksIn(ctx context.Context, sessionID string, windows []string, since time.Time, fn func(*store.Chunk) error) error
 }
 
 // Config tunes the sweeps.
@@ -91,6 +96,10 @@ func (s *Sweeper) Run(quit <-chan struct{}) {
 		case <-t.C:
 		}
 		now := time.Now()
+		// clicks first: their dead clicks are facts of the idle sessions
+		if _, err := s.SweepClicks(context.Background(), now); err != nil {
+			s.log.Warn("dead-click candidates not judged; retrying", zap.Error(err))
+		}
 		if _, err := s.SweepPending(context.Background(), now); err != nil {
 			s.log.Warn("pending trace matches not resolved; retrying", zap.Error(err))
 		}

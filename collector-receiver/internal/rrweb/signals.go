@@ -184,3 +184,22 @@ func customConsole(c *Chunk, e *Event, i int, tag string) (Marker, bool) {
 	message, _ := c.Str(tp.Member(p, "message"))
 	return consoleMarker(i, e.Timestamp, level, message), true
 }
+
+// Answers reports whether a chunk (stored JSON) holds a change that answers
+// a click: a DOM change, scroll, input, page load or SPA navigation at a
+// time in [from, to] (unix ms). The sweeper reads a tab's later chunks with
+// it for the clicks whose bound reached past their own chunk.
+func Answers(data []byte, from, to int64) (bool, error) {
+	c, err := Parse(data)
+	if err != nil {
+		return false, err
+	}
+	defer c.Release()
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.Timestamp >= from && e.Timestamp <= to && isReaction(c, e) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
