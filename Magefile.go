@@ -355,6 +355,7 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 	}
 	fmt.Fprintf(&r, "| recorder | see below | plain rrweb record | core <= 30 KB gzip, full <= 60 KB, <= 1.2x main-thread cost | see below |\n\n")
 	fmt.Fprintln(&r, "Each Go figure comes from `go test -bench`. Ingest and the session list run three times (`-count 3`) and the table shows the median run, ranked by its headline figure; storage and replay seek report medians of several passes inside one run. The benchmark's own doc comment says what it measures. Timings on 2 shared cores move by 10-20% between runs.")
+	fmt.Fprintln(&r, "\nWhere assets are re-inlined (the backend, or the panel fetching each once): measured in Chromium at minute 25 of the 30-minute session, cold and warm browser cache, loopback and a throttled WAN, in [docs/replay-assets.md](docs/replay-assets.md) (from the commit named there, which holds both paths; the product keeps the backend's).")
 	fmt.Fprintln(&r, "\n## Recorder\n\nFrom recorder/BENCHMARKS.md (`npm run bench -w recorder`):")
 	if i := strings.Index(recorder, "| measure"); i >= 0 {
 		fmt.Fprintf(&r, "\n%s", recorder[i:])

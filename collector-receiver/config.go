@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/privacy"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
+	"github.com/seed/sessionreplay/collector-receiver/internal/sealed"
 	"github.com/seed/sessionreplay/pkg/store"
 )
 
@@ -216,6 +217,11 @@ func (c *Config) Validate() error {
 	for i, s := range c.Privacy.MaskSelectors {
 		if _, err := privacy.ParseSelector(s); err != nil {
 			errs = append(errs, fmt.Errorf("privacy.mask_selectors[%d]: %w: %v", i, ErrBadSelector, err))
+		}
+	}
+	if k := string(c.Privacy.SplitPartsKey); k != "" {
+		if _, err := sealed.ParseKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("privacy.split_parts_key: %w", err))
 		}
 	}
 	if err := privacy.ValidatePlaceholder(c.Privacy.MaskPlaceholder); err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/seed/sessionreplay/collector-receiver/internal/rules"
+	"github.com/seed/sessionreplay/collector-receiver/internal/sealed"
 )
 
 func loadConfig(t *testing.T, id string) (*Config, error) {
@@ -48,7 +49,8 @@ func TestLoadConfigEveryOption(t *testing.T) {
 	if !cfg.CreateSchema || !cfg.ForwardReplayChunks || cfg.MaxChunkBytes != 33554432 {
 		t.Errorf("flags: %+v", cfg)
 	}
-	if !cfg.Privacy.MaskInputs || cfg.Privacy.MaskPlaceholder != "[masked]" || len(cfg.Privacy.DropAttributes) != 2 || len(cfg.Privacy.MaskSelectors) != 4 {
+	if !cfg.Privacy.MaskInputs || cfg.Privacy.MaskPlaceholder != "[masked]" || len(cfg.Privacy.DropAttributes) != 2 || len(cfg.Privacy.MaskSelectors) != 4 ||
+		len(cfg.Privacy.SplitPartsKey) != 64 {
 		t.Errorf("privacy: %+v", cfg.Privacy)
 	}
 	if cfg.Sessions != (SessionsConfig{IdleTimeout: 10 * time.Minute, MaxSessions: 50000, DecisionCacheTTL: 2 * time.Second,
@@ -127,6 +129,7 @@ func TestInvalidConfigNamesField(t *testing.T) {
 		{"empty placeholder", func(c *Config) { c.Privacy.MaskPlaceholder = "" }, "privacy.mask_placeholder", ErrBadPlaceholder},
 		{"placeholder needing a JSON escape", func(c *Config) { c.Privacy.MaskPlaceholder = `**"**` }, "privacy.mask_placeholder", ErrBadPlaceholder},
 		{"idle", func(c *Config) { c.Sessions.IdleTimeout = 0 }, "sessions.idle_timeout", ErrBadDuration},
+		{"split parts key of 16 bytes", func(c *Config) { c.Privacy.SplitPartsKey = "0123456789abcdef0123456789abcdef" }, "privacy.split_parts_key", sealed.ErrKey},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

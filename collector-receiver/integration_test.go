@@ -158,7 +158,7 @@ func startCollectorOn(t *testing.T, conn driver.Conn, db, dsn, endpoint, rulesYA
 	if strings.Contains(extra, "\n    cors:") || strings.HasPrefix(extra, "    cors:") {
 		corsYAML = ""
 	}
-	privacyYAML := "    privacy:\n      mask_inputs: true\n      mask_selectors: [\"[data-private]\"]\n"
+	privacyYAML := "    privacy:\n      mask_inputs: true\n      mask_selectors: [\"[data-private]\"]\n      split_parts_key: " + testPartsKey + "\n"
 	if strings.Contains(extra, "\n    privacy:") || strings.HasPrefix(extra, "    privacy:") {
 		privacyYAML = ""
 	}

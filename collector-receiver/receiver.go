@@ -52,6 +52,7 @@ type srReceiver struct {
 	rules      *rules.Set
 	perSession *limiter
 	perClient  *limiter
+	parts      storedParts // split rr-web events; its store is set by Start
 
 	refs    int
 	release func()
@@ -86,8 +87,13 @@ func newReceiver(cfg *Config, set receiver.Settings) (*srReceiver, error) {
 	if err != nil {
 		return nil, err
 	}
+	box, err := partsBox(cfg.Privacy.SplitPartsKey)
+	if err != nil {
+		return nil, err
+	}
 	return &srReceiver{cfg: cfg, set: set, logger: set.Logger, tb: tb, masker: m, rules: rs,
-		perSession: newLimiter(cfg.RateLimits.PerSession), perClient: newLimiter(cfg.RateLimits.PerClient)}, nil
+		perSession: newLimiter(cfg.RateLimits.PerSession), perClient: newLimiter(cfg.RateLimits.PerClient),
+		parts: storedParts{box: box, timeout: cfg.ClickHouse.Timeout, logger: set.Logger, warned: new(atomic.Bool)}}, nil
 }
 
 // Start connects to ClickHouse (creating the schema when asked), starts the
@@ -119,6 +125,7 @@ func (r *srReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.writer = store.NewWriter(conn, db)
 	r.reader = store.NewReader(conn, db)
+	r.parts.writer, r.parts.reader = r.writer, r.reader
 	for i := 0; i < r.cfg.Batch.Writers; i++ {
 		r.batchers = append(r.batchers, r.newBatcher())
 	}
@@ -180,7 +187,7 @@ func (r *srReceiver) newIngester() *ingest.Ingester {
 		MaxClockSkew: r.cfg.MaxClockSkew, ForwardReplayChunks: r.cfg.ForwardReplayChunks, MaxSessions: r.cfg.Sessions.MaxSessions,
 		IdleTimeout: r.cfg.Sessions.IdleTimeout, IdleInterval: r.engine.Interval()},
 		ingest.Deps{Masker: r.masker, Rules: r.rules, Decisions: r.engine, Write: r.add, AdmitSessions: r.admitSessions,
-			Telemetry: r.tb, Parts: storedParts{r.writer, r.reader, r.cfg.ClickHouse.Timeout}})
+			Telemetry: r.tb, Parts: r.parts})
 }
 
 func (r *srReceiver) newBatcher() *store.Batcher {

@@ -647,7 +647,11 @@ func assertTracks(t *testing.T, c *collector, session string) {
 	t.Logf("%d windows replay as tracks %v", len(ws), got)
 }
 
-const noInputMasking = "    privacy:\n      mask_inputs: false\n"
+const noInputMasking = "    privacy:\n      mask_inputs: false\n      split_parts_key: " + testPartsKey + "\n"
+
+// testPartsKey is the split_parts_key every test collector shares, as the
+// replicas of a deployment do.
+const testPartsKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestFaro2121CapturedSessionReplaysEveryEventPerDocument(t *testing.T) {
 	c := startCollector(t, `    rules:

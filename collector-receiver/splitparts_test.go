@@ -12,13 +12,20 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
+	"go.uber.org/zap"
+
+	"github.com/seed/sessionreplay/collector-receiver/internal/formats"
 	"github.com/seed/sessionreplay/pkg/chembed/chembedtest"
+	"github.com/seed/sessionreplay/pkg/store"
 )
 
 // A session @hyperdx/browser 0.26.0 recorded (testdata/sdk/hyperdx-0.26.0,
@@ -361,4 +368,44 @@ func TestSplitPartsStoreFailureIsRetryableAndLosesNothing(t *testing.T) {
 	}
 	got, _ := replayed(t, c, session)
 	compareReplay(t, got, want)
+}
+
+// The parts of split events are fragments the masker cannot read, so they
+// reach ClickHouse sealed: the stored rows hold none of the typed text, a
+// replica with the same key joins them, and one with another key (a
+// deployment whose replicas do not share privacy.split_parts_key) cannot
+// open them and leaves the event incomplete rather than storing it wrong.
+func TestSplitPartsAreStoredSealed(t *testing.T) {
+	ctx := context.Background()
+	conn, db := chembedtest.NewMigratedDatabase(t)
+	w, r := store.NewWriter(conn, db), store.NewReader(conn, db)
+	parts := func(key configopaque.String) storedParts {
+		box, err := partsBox(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storedParts{writer: w, reader: r, box: box, timeout: 10 * time.Second, logger: zap.NewNop(), warned: new(atomic.Bool)}
+	}
+	a, b, stranger := parts(testPartsKey), parts(testPartsKey), parts("")
+	k := formats.SplitKey{SessionID: "s1", WindowID: "rr-web:1", Event: 7}
+	first := formats.SplitPart{SplitKey: k, Part: 1, Total: 2, Body: []byte(`{"type":2,"data":{"node":{"attributes":{"value":"hunter2`)}
+	second := formats.SplitPart{SplitKey: k, Part: 2, Total: 2, Body: []byte(`"}}}}`)}
+
+	if got, err := a.Gather(ctx, []formats.SplitPart{first}); err != nil || len(got) != 1 || !bytes.Equal(got[0].Body, first.Body) {
+		t.Fatalf("replica a reads back %d parts (%v)", len(got), err)
+	}
+	var leaked uint64
+	if err := conn.QueryRow(ctx, "SELECT countIf(position(body, 'hunter2') > 0) FROM "+db+".pending_parts").Scan(&leaked); err != nil || leaked != 0 {
+		t.Fatalf("%d stored parts hold the typed text (%v)", leaked, err)
+	}
+	got, err := b.Gather(ctx, []formats.SplitPart{second})
+	if err != nil || len(got) != 2 || !bytes.Equal(append(got[0].Body, got[1].Body...), append(first.Body, second.Body...)) {
+		t.Fatalf("replica b (same key) gathers %d parts (%v), want both", len(got), err)
+	}
+	// the stranger's copy of part 2 and b's are one row: it reads whichever
+	// ClickHouse keeps, and never the part sealed under the shared key
+	got, err = stranger.Gather(ctx, []formats.SplitPart{second})
+	if err != nil || len(got) > 1 || len(got) == 1 && got[0].Part != 2 {
+		t.Fatalf("a replica with another key gathers %d parts (%v), want at most its own", len(got), err)
+	}
 }

@@ -156,6 +156,9 @@ func (a *API) resource(w http.ResponseWriter, r *http.Request, path string) {
 		}
 		if !wroteHeader {
 			for k, v := range msg.Headers {
+				if http.CanonicalHeaderKey(k) == "Set-Cookie" {
+					continue // Grafana never passes a plugin's cookies on
+				}
 				for _, s := range v.Values {
 					w.Header().Add(k, s)
 				}
@@ -164,6 +167,7 @@ func (a *API) resource(w http.ResponseWriter, r *http.Request, path string) {
 			if code == 0 {
 				code = http.StatusOK
 			}
+			grafanaCacheControl(w.Header())
 			w.WriteHeader(code)
 			wroteHeader = true
 		}
@@ -176,5 +180,23 @@ func (a *API) resource(w http.ResponseWriter, r *http.Request, path string) {
 	}
 	if !wroteHeader {
 		http.Error(w, fmt.Sprintf("plugin sent no response for %s", path), http.StatusBadGateway)
+	}
+}
+
+// grafanaCacheControl does to a resource response's headers what Grafana's
+// server does (grafana/grafana pkg/middleware/middleware.go,
+// AddDefaultResponseHeaders): Cache-Control becomes no-store unless the
+// plugin's says "private" and not "public" and X-Grafana-Cache is set, so a
+// test sees the caching a browser behind a real Grafana gets.
+func grafanaCacheControl(h http.Header) {
+	private, public := false, false
+	for _, v := range h.Values("Cache-Control") {
+		private = private || strings.Contains(v, "private")
+		public = public || strings.Contains(v, "public")
+	}
+	if !private || public || h.Get("X-Grafana-Cache") == "" {
+		h.Set("Cache-Control", "no-store")
+		h.Del("Pragma")
+		h.Del("Expires")
 	}
 }

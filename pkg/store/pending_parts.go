@@ -16,9 +16,9 @@ import (
 // request that finds them all emits the event. Two replicas finding them at
 // once emit the same chunk key, so the chunk tables keep one copy.
 //
-// A part is a fragment of JSON the privacy masker cannot read, so the rows
-// hold what the SDK sent, unmasked, until the table's TTL (PendingPartsTTL):
-// only the receiver's ClickHouse user needs to read them.
+// A part is a fragment of JSON the privacy masker cannot read, so the
+// receiver stores it sealed (collector-receiver/internal/sealed); this
+// package moves the bytes as they are given.
 
 // PartKey names one split event.
 type PartKey struct {

@@ -686,6 +686,8 @@ service:
     clickhouse:
       endpoint: %s
     create_schema: false%s
+    privacy:
+      split_parts_key: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
     sessions:
       idle_timeout: %s
       decision_cache_ttl: 1s

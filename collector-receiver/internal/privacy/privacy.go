@@ -18,6 +18,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/config/configopaque"
+
 	"github.com/seed/sessionreplay/collector-receiver/internal/jsontape"
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 )
@@ -37,6 +39,12 @@ type Config struct {
 	// MaskPlaceholder replaces every masked input value and typed text,
 	// whatever its length (default DefaultPlaceholder, as the recorder).
 	MaskPlaceholder string `mapstructure:"mask_placeholder"`
+	// SplitPartsKey seals the stored parts of split rr-web events (HyperDX),
+	// which cannot be masked before they are joined: 32 bytes as hex or
+	// base64, the same on every replica. Unset, each receiver seals with a
+	// key of its own, and an event whose parts reach two replicas (or
+	// straddle a restart) cannot be joined.
+	SplitPartsKey configopaque.String `mapstructure:"split_parts_key"`
 }
 
 // DefaultPlaceholder is what a masked input value becomes, on the server and

@@ -58,7 +58,12 @@ func (s *Sweeper) SweepClicks(ctx context.Context, now time.Time) (int, error) {
 			seen[c.SessionID] = true
 			ids = append(ids, c.SessionID)
 		}
-		from, to = minTime(from, c.Time), maxTime(to, c.Time)
+		if c.Time.Before(from) {
+			from = c.Time
+		}
+		if c.Time.After(to) {
+			to = c.Time
+		}
 	}
 	requests, err := query(ctx, s.cfg.QueryTimeout, func(ctx context.Context) (map[string][]time.Time, error) {
 		return s.st.RequestTimes(ctx, ids, from, to.Add(deadClickBound))
@@ -149,18 +154,4 @@ func (s *Sweeper) laterChunks(ctx context.Context, c store.ClickCandidate, now t
 		v = dead // the tab sent nothing that answers it, and nothing more
 	}
 	return v, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
