@@ -224,3 +224,26 @@ func TestUnansweredClicksAreStoredAsCandidatesWithTheirChunk(t *testing.T) {
 		t.Errorf("%d candidates, want 2 (the answered pay click is none)", n)
 	}
 }
+
+// A sampled session whose first request fails to store is sampled again by
+// the retry: sampling depends on the session id alone, never on whether
+// this replica has seen the session before.
+func TestSampledSessionIsRetainedWhenItsFirstRequestFailed(t *testing.T) {
+	ctx := context.Background()
+	all := 1.0
+	s := newStack(t, []rules.Rule{{Name: "everyone", Sample: &all}})
+	td := ptrace.NewTraces()
+	span(td, "sampled", 5, 1, false)
+	down := errors.New("clickhouse down")
+	s.fail = down
+	if err := s.g.ConsumeTraces(ctx, td); !errors.Is(err, down) {
+		t.Fatalf("failed write answered %v, want the write's error", err)
+	}
+	s.fail = nil
+	if err := s.g.ConsumeTraces(ctx, td); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.reader.Decisions(ctx, "sampled"); err != nil || len(d) != 1 || d[0].Rule != "everyone" {
+		t.Errorf("decisions after the retry: %+v (%v), want the sample rule's", d, err)
+	}
+}

@@ -71,15 +71,17 @@ func (q *request) matchByTrace(rule string, t time.Time, traceID string) {
 	q.batch.Pending = append(q.batch.Pending, store.PendingMatch{TraceID: traceID, Rule: rule, TriggerTime: t, CreatedAt: q.now})
 }
 
-// seen notes a session of this request and applies sampling to new ones.
+// seen notes a session of this request and applies the sample rules.
+// Sampling is a function of the session id alone, so it is applied on every
+// request (the claim keeps one decision per session and rule): a request
+// whose rows failed to store gives its claim back, and the retry samples the
+// session again, on this replica or another.
 func (q *request) seen(session string) *sessState {
-	st, isNew := q.g.touch(session, q.now)
+	st := q.g.touch(session, q.now)
 	if !q.sessions[session] {
 		q.sessions[session] = true
-		if isNew {
-			for _, name := range q.g.deps.Rules.Sample(session) {
-				q.retain(session, name, q.now, "")
-			}
+		for _, name := range q.g.deps.Rules.Sample(session) {
+			q.retain(session, name, q.now, "")
 		}
 	}
 	return st

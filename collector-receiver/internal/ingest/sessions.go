@@ -20,21 +20,20 @@ type sessState struct {
 	signals  sessionSignals // click target names (signals.go)
 }
 
-// touch returns the state of a session, creating it (isNew) if needed.
-func (g *Ingester) touch(id string, now time.Time) (st *sessState, isNew bool) {
+// touch returns the state of a session, creating it if needed.
+func (g *Ingester) touch(id string, now time.Time) *sessState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st = g.sessions[id]
+	st := g.sessions[id]
 	if st == nil {
 		if len(g.sessions) >= g.cfg.MaxSessions {
 			g.evictOldestLocked()
 		}
 		st = &sessState{windows: map[string]*privacy.State{}}
 		g.sessions[id] = st
-		isNew = true
 	}
 	st.lastSeen = now
-	return st, isNew
+	return st
 }
 
 func (g *Ingester) evictOldestLocked() {
