@@ -347,8 +347,9 @@ func benchReport(b map[string]map[string]float64, browserSeek, recorder string) 
 			m["seek_bytes"]/1e6, m["seek_ms"], m["whole_bytes"]/1e6, m["whole_ms"], m["whole_bytes"]/m["seek_bytes"])
 	}
 	if a, o := b["BenchmarkReplaySeekAssets/assets"], b["BenchmarkReplaySeekAssets/before"]; a != nil && o != nil {
-		fmt.Fprintf(&r, "| replay with assets re-inlined by the backend: open a 30-minute session at minute 25 | %.2f MB returned (%.2f MB read from ClickHouse), %.0f ms; whole session %.0f ms | stored before assets: %.2f MB returned and read, %.0f ms; whole session %.0f ms | byte-equal, no more bytes | %.2fx the bytes read, %.2fx the time |\n",
-			a["seek_bytes"]/1e6, a["seek_stored_bytes"]/1e6, a["seek_ms"], a["whole_ms"], o["seek_bytes"]/1e6, o["seek_ms"], o["whole_ms"], a["seek_stored_bytes"]/o["seek_stored_bytes"], a["seek_ms"]/o["seek_ms"])
+		fmt.Fprintf(&r, "| replay with assets re-inlined by the backend: open a 30-minute session at minute 25 | %.2f MB returned (stored data and assets %.2f MB; ClickHouse read %.2f MB from disk), %.0f ms; whole session %.0f ms | stored before assets: %.2f MB returned and stored, %.2f MB from disk, %.0f ms; whole session %.0f ms | byte-equal, no more bytes | %.2fx the stored bytes, %.2fx from disk, %.2fx the time |\n",
+			a["seek_bytes"]/1e6, a["seek_stored_bytes"]/1e6, a["seek_disk_bytes"]/1e6, a["seek_ms"], a["whole_ms"], o["seek_bytes"]/1e6, o["seek_disk_bytes"]/1e6, o["seek_ms"], o["whole_ms"],
+			a["seek_stored_bytes"]/o["seek_stored_bytes"], a["seek_disk_bytes"]/o["seek_disk_bytes"], a["seek_ms"]/o["seek_ms"])
 	}
 	if browserSeek != "" {
 		fmt.Fprintln(&r, browserSeek)
