@@ -283,9 +283,11 @@ func assertTablesIntact(t *testing.T, w *world) {
 			t.Fatalf("table %s: %v", table, err)
 		}
 		// The fixture writes no retained chunk, no version-1 summary, none of
-		// the receiver's own rule state, and no assets (the receiver takes
+		// the receiver's own rule state (pending matches, evaluations, click
+		// candidates, split parts), and no assets (the receiver takes
 		// them out of chunks; the fidelity suite replays those).
-		if n == 0 && table != store.TableRetained && table != store.TableSessionsV1 && table != store.TablePending && table != store.TableEvaluations && table != store.TableAssets {
+		if n == 0 && table != store.TableRetained && table != store.TableSessionsV1 && table != store.TablePending && table != store.TableEvaluations &&
+			table != store.TableAssets && table != store.TableClickCandidates && table != store.TablePendingParts {
 			t.Errorf("table %s is empty", table)
 		}
 	}
