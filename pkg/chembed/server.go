@@ -229,6 +229,13 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 // Done is closed when the server process has exited.
 func (s *Server) Done() <-chan struct{} { return s.exited }
 
+// ExitReport is, once Done is closed, how the process ended and the last of
+// its output: what a test prints when a server dies under it.
+func (s *Server) ExitReport() string {
+	<-s.exited
+	return fmt.Sprintf("%v; last output:\n%s", s.exitErr, s.tail.String())
+}
+
 // Stop asks the server to stop (it finishes the serving query, so ClickHouse
 // shuts down through its own path, after running queries finish) and waits for
 // the process to exit; after 45 s it kills it and reports an error.
