@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed/sessionreplay/collector-receiver/internal/rrweb"
 	"github.com/seed/sessionreplay/pkg/store"
 )
@@ -135,9 +137,13 @@ func (s *Sweeper) laterChunks(ctx context.Context, c store.ClickCandidate, now t
 			return errEnough
 		}
 		ok, err := rrweb.Answers(ch.Data, c.Time.UnixMilli(), bound.UnixMilli())
+		if err != nil {
+			// a stored chunk that does not parse answers nothing; failing
+			// here would hold every candidate, and the session, forever
+			s.log.Warn("a later chunk of a click does not parse; read as answering nothing",
+				zap.String("session.id", c.SessionID), zap.String("window", ch.WindowID), zap.Uint64("seq", ch.Seq), zap.Error(err))
+		}
 		switch {
-		case err != nil:
-			return fmt.Errorf("chunk %s/%d: %w", ch.WindowID, ch.Seq, err)
 		case ok:
 			v = alive
 			return errEnough

@@ -52,10 +52,15 @@ func TestSweepClicksJudgesFromStoredRequestsAndLaterChunks(t *testing.T) {
 			cand(3, 9500*time.Millisecond, 0, true, received),  // chunk 1 answers it at 10.2 s
 			cand(4, 19500*time.Millisecond, 1, true, received), // chunk 2 covers it without an answer
 			cand(5, 29800*time.Millisecond, 2, true, received), // no later chunk yet
+			// another tab, whose next stored chunk does not parse: it answers
+			// nothing, and the sweep goes on
+			{SessionID: "s1", ID: 6, WindowID: "w2", Seq: 0, Time: t0.Add(40 * time.Second), Open: true, Name: "button#b6", Detail: "{}", ReceivedAt: received},
 		},
 		Buffered: []store.Chunk{
 			chunk(1, 10*time.Second, 19800*time.Millisecond, move(10*time.Second), mutation(10200*time.Millisecond), move(19800*time.Millisecond)),
 			chunk(2, 20*time.Second, 30*time.Second, move(20*time.Second), mutation(20600*time.Millisecond), move(30*time.Second)),
+			{SessionID: "s1", WindowID: "w2", Seq: 1, Start: t0.Add(40500 * time.Millisecond), End: t0.Add(42 * time.Second), EventCount: 1,
+				ServiceName: "shop", Data: []byte(`[{"type":3,"data":`)},
 		},
 		Events: []store.Event{{SessionID: "s1", Time: t0.Add(1500 * time.Millisecond), Kind: store.KindRequest, Name: "POST /api", ID: 99}},
 	}
@@ -74,11 +79,11 @@ func TestSweepClicksJudgesFromStoredRequestsAndLaterChunks(t *testing.T) {
 		return out
 	}
 
-	if n, err := sw.SweepClicks(ctx, now); err != nil || n != 4 {
-		t.Fatalf("first sweep judged %d (%v), want 4: click 5 waits for a later chunk", n, err)
+	if n, err := sw.SweepClicks(ctx, now); err != nil || n != 5 {
+		t.Fatalf("first sweep judged %d (%v), want 5: click 5 waits for a later chunk", n, err)
 	}
-	if got := strings.Join(deadNames(), " "); got != "button#b2 button#b4" {
-		t.Fatalf("dead clicks %q, want button#b2 button#b4", got)
+	if got := strings.Join(deadNames(), " "); got != "button#b2 button#b4 button#b6" {
+		t.Fatalf("dead clicks %q, want button#b2 button#b4 button#b6", got)
 	}
 	if n, err := sw.SweepClicks(ctx, now); err != nil || n != 0 {
 		t.Fatalf("second sweep judged %d (%v), want 0", n, err)
@@ -88,12 +93,12 @@ func TestSweepClicksJudgesFromStoredRequestsAndLaterChunks(t *testing.T) {
 	if n, err := sw.SweepClicks(ctx, received.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("idle sweep judged %d (%v), want 1", n, err)
 	}
-	if got := strings.Join(deadNames(), " "); got != "button#b2 button#b4 button#b5" {
+	if got := strings.Join(deadNames(), " "); got != "button#b2 button#b4 button#b5 button#b6" {
 		t.Fatalf("dead clicks %q", got)
 	}
 	facts, err := wd.r.SessionFactsOf(ctx, []string{"s1"})
-	if err != nil || facts["s1"] == nil || facts["s1"].DeadClicks != 3 {
-		t.Fatalf("facts %+v (%v), want 3 dead clicks", facts["s1"], err)
+	if err != nil || facts["s1"] == nil || facts["s1"].DeadClicks != 4 {
+		t.Fatalf("facts %+v (%v), want 4 dead clicks", facts["s1"], err)
 	}
 	if !facts["s1"].LastReceived.Equal(received) {
 		t.Errorf("the judged rows moved the session's last activity to %v (received %v)", facts["s1"].LastReceived, received)
