@@ -740,6 +740,20 @@ func TestFaro2121CapturedSessionReplaysEveryEventPerDocument(t *testing.T) {
 	}
 }
 
+// readLogsExport reads a captured OTLP/protobuf logs export.
+func readLogsExport(t *testing.T, path string) plog.Logs {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(raw); err != nil {
+		t.Fatal(err)
+	}
+	return req.Logs()
+}
+
 func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	c := startCollector(t, "", noInputMasking)
 	files, _ := filepath.Glob("testdata/sdk/hyperdx-0.26.0/*_v1_logs.pb")
@@ -747,15 +761,8 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 	sent := map[string][]sentEvent{}
 	session := ""
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := plogotlp.NewExportRequest()
-		if err := req.UnmarshalProto(raw); err != nil {
-			t.Fatal(err)
-		}
-		rls := req.Logs().ResourceLogs()
+		ld := readLogsExport(t, f)
+		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {
 			ra := rls.At(i).Resource().Attributes()
 			session = str(ra, "rum.sessionId")
@@ -769,7 +776,7 @@ func TestHyperDX0260CapturedSessionReplaysEveryPageLoad(t *testing.T) {
 				sent[window] = append(sent[window], sentEvent{idx, lr.Body().Str()})
 			}
 		}
-		pb, _ := req.MarshalProto()
+		pb, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 		code, out, _ := c.post("/v1/logs", "application/x-protobuf", gz(t, pb), "Content-Encoding", "gzip", "User-Agent", faroUA, "Authorization", "test-key")
 		resp := plogotlp.NewExportResponse()
 		if code != 200 || resp.UnmarshalProto(out) != nil || resp.PartialSuccess().RejectedLogRecords() != 0 {

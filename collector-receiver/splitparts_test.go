@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -45,15 +44,7 @@ func capturedHyperDX(t *testing.T, session string) []plog.Logs {
 	delta := captureShift(t, files)
 	var out []plog.Logs
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := plogotlp.NewExportRequest()
-		if err := req.UnmarshalProto(raw); err != nil {
-			t.Fatal(err)
-		}
-		ld := req.Logs()
+		ld := readLogsExport(t, f)
 		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {
 			rls.At(i).Resource().Attributes().PutStr("rum.sessionId", session)

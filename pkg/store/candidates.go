@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -103,11 +102,4 @@ ORDER BY session_id, ts`, r.db, TableEvents, KindRequest, p.ms(from), p.ms(to))
 		out[id] = append(out[id], t.UTC())
 	}
 	return out, rows.Err()
-}
-
-// Synchronous makes the inserts of ctx visible to the reads that follow on
-// a cluster too: a Distributed table then writes to its shards before it
-// answers, instead of queueing the rows.
-func Synchronous(ctx context.Context) context.Context {
-	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_foreground_insert": 1}))
 }

@@ -45,8 +45,7 @@ type PendingPart struct {
 // shard, a read may reach a replica that has not fetched the part yet: such
 // clusters need insert_quorum on the receiver's DSN for this to hold.)
 func (w *Writer) WritePendingParts(ctx context.Context, parts []PendingPart) error {
-	sync := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_foreground_insert": 1}))
-	return w.insert(sync, TablePendingParts, "session_id, window_id, event_idx, event_time, part, total, body",
+	return w.insert(Synchronous(ctx), TablePendingParts, "session_id, window_id, event_idx, event_time, part, total, body",
 		len(parts), func(b driver.Batch, i int) error {
 			p := &parts[i]
 			return b.Append(p.SessionID, p.WindowID, p.Event, p.EventTime, p.Part, p.Total, p.Body)

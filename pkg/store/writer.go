@@ -231,3 +231,10 @@ FROM %[1]s.%[3]s WHERE session_id = {sid:String}`, w.db, TableRetained, TableBuf
 	}
 	return w.RetainAssets(ctx, sessionID)
 }
+
+// Synchronous makes the inserts of ctx visible to the reads that follow on
+// a cluster too: a Distributed table then writes to its shards before it
+// answers, instead of queueing the rows.
+func Synchronous(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_foreground_insert": 1}))
+}
